@@ -1,0 +1,34 @@
+# One entry point for every task. See README.md.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: install demo test lint format clean
+
+install: ## set everything up on a fresh machine
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# bin/detect and bin/build run isolated (-I -S): they import the runtime
+	# dependencies from ./vendor, exactly as the packaged buildpack does.
+	rm -rf vendor
+	$(BIN)/python -m pip install --quiet --no-deps --target vendor -r requirements/runtime.txt
+	@command -v git >/dev/null || echo "note: git not found; the git-oracle tests will be skipped"
+
+demo: ## run the buildpack on the bundled sample app
+	$(BIN)/python -m integration.demo
+
+test: ## run every test; fails when none ran
+	$(BIN)/python -m pytest
+
+lint: ## ruff and mypy --strict
+	$(BIN)/ruff check src tests integration
+	$(BIN)/ruff format --check src tests integration
+	$(BIN)/mypy src
+
+format:
+	$(BIN)/ruff format src tests integration
+	$(BIN)/ruff check --fix src tests integration
+
+clean:
+	rm -rf $(VENV) vendor build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,129 @@
+# Sourced by bin/detect and bin/build with $wp_phase and $wp_bin set. POSIX sh:
+# many build images (Paketo base and tiny) have neither bash nor python3.
+#
+# 1. With no configuration, answer at once without starting Python.
+# 2. Otherwise find a Python >= 3.9 and exec the package with it, isolated
+#    (-I: no environment, no user site; -S: no site-packages), so nothing of the
+#    build image can shadow the buildpack's own modules in src/ and vendor/.
+# 3. With no Python: detect asks for a CPython provider in an "or" plan and
+#    passes; build fails with what to do, unless there is nothing to do.
+
+wp_bp_dir=${CNB_BUILDPACK_DIR:-$(cd "$wp_bin/.." && pwd -P)}
+
+if [ "$wp_phase" = detect ]; then
+  wp_platform=${CNB_PLATFORM_DIR:-${1:-}}
+  wp_plan=${CNB_BUILD_PLAN_PATH:-${2:-}}
+else
+  wp_platform=${CNB_PLATFORM_DIR:-${2:-}}
+fi
+
+# wp_read NAME: sets wp_value to the setting, from <platform>/env/NAME if that
+# file exists (how `pack build --env` arrives), else from the environment.
+wp_read() {
+  eval "wp_value=\${$1:-}"
+  if [ -n "$wp_platform" ] && [ -f "$wp_platform/env/$1" ]; then
+    wp_value=$(cat "$wp_platform/env/$1")
+  fi
+}
+
+wp_configured=false
+wp_read BP_WRITABLE_PATHS_FILE
+case $wp_value in *[!\ \	]*) wp_configured=true ;; esac
+if [ -e .writable-paths ] || [ -L .writable-paths ]; then wp_configured=true; fi
+wp_read BP_WRITABLE_PATHS
+case $wp_value in *[!\ \	:]*) wp_configured=true ;; esac
+
+wp_version=unknown
+while IFS= read -r wp_line; do
+  case $wp_line in
+    *"version = "*) wp_line=${wp_line#*\"}; wp_version=${wp_line%%\"*}; break ;;
+  esac
+done < "$wp_bp_dir/buildpack.toml"
+
+if [ "$wp_configured" = false ]; then
+  if [ "$wp_phase" = build ]; then
+    echo "Writable Paths Buildpack $wp_version"
+    echo "  No writable paths configured (no .writable-paths file, BP_WRITABLE_PATHS unset): nothing to do"
+  fi
+  exit 0
+fi
+
+# wp_usable PATH: whether PATH runs a Python >= 3.9 (`-V` exits before start-up).
+wp_usable() {
+  [ -f "$1" ] && [ -x "$1" ] || return 1
+  wp_v=$("$1" -V 2>&1) || return 1
+  case $wp_v in
+    "Python 3."[0-8] | "Python 3."[0-8].*) return 1 ;;
+    "Python 3."*) return 0 ;;
+  esac
+  return 1
+}
+
+wp_python=
+wp_read BP_WRITABLE_PATHS_PYTHON
+if [ -n "$wp_value" ]; then
+  case $wp_value in
+    */*) wp_candidates=$wp_value ;;
+    *) wp_candidates= ; wp_names="$wp_value" ;;
+  esac
+  if [ -n "$wp_candidates" ] && wp_usable "$wp_candidates"; then
+    wp_python=$wp_candidates
+  elif [ -n "$wp_candidates" ]; then
+    echo "Warning: BP_WRITABLE_PATHS_PYTHON=$wp_value is not a Python 3.9 or newer; looking on PATH" >&2
+  fi
+fi
+if [ -z "$wp_python" ]; then
+  wp_names="${wp_names:-} python3 python3.14 python3.13 python3.12 python3.11 python3.10 python3.9"
+  for wp_name in $wp_names; do
+    wp_ifs=$IFS; IFS=:
+    for wp_dir in ${PATH:-/usr/bin:/bin}; do
+      IFS=$wp_ifs
+      if [ -n "$wp_dir" ] && wp_usable "$wp_dir/$wp_name"; then
+        wp_python=$wp_dir/$wp_name
+        break 2
+      fi
+    done
+    IFS=$wp_ifs
+  done
+fi
+
+if [ -z "$wp_python" ]; then
+  if [ "$wp_phase" = detect ]; then
+    # Ask for a CPython provider (paketo-buildpacks/cpython puts python3 on PATH
+    # for later buildpacks); the empty alternative lets the group pass without one.
+    if [ -n "${wp_plan:-}" ]; then
+      cat > "$wp_plan" <<'PLAN'
+[[requires]]
+  name = "cpython"
+
+  [requires.metadata]
+    build = true
+
+[[or]]
+PLAN
+    fi
+    echo "writable-paths: no python3 >= 3.9 on PATH; asking for cpython in the build plan"
+    exit 0
+  fi
+  cat >&2 <<EOF
+Writable Paths Buildpack $wp_version
+ERROR: No Python 3.9 or newer found to apply .writable-paths
+
+This buildpack runs on the build image's python3, and this build image has none
+(Paketo base and tiny builders ship no python3; Paketo full, Heroku and Google
+builders do).
+
+Add a CPython buildpack before this one, for example
+  pack build IMAGE --builder paketobuildpacks/builder-jammy-base \\
+    --buildpack paketo-buildpacks/cpython --buildpack <this buildpack>
+or point BP_WRITABLE_PATHS_PYTHON at an interpreter.
+EOF
+  exit 1
+fi
+
+exec "$wp_python" -I -S -c '
+import sys
+sys.path[:0] = [sys.argv[1] + "/src", sys.argv[1] + "/vendor"]
+from writable_paths.__main__ import main
+sys.exit(main(sys.argv[1:]))
+' "$wp_bp_dir" "$wp_phase" "$@"

@@ -1,0 +1,86 @@
+"""bin/build: make the selected paths group-writable, everything else read-only."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+from .apply import Applier
+from .cnb import EXIT_ERROR, EXIT_PASS, build_inputs, buildpack_info, write_launch_label
+from .config import load_patterns, read_settings
+from .engine import Pass
+from .errors import UserError
+from .patterns import PatternSet
+from .report import Reporter
+from .settings import Settings
+
+UNCHANGEABLE_SHOWN = 20
+
+
+def main(buildpack_dir: str, args: Sequence[str]) -> int:
+    started = time.monotonic()
+    inputs = build_inputs(buildpack_dir, args, os.environ)
+    info = buildpack_info(inputs.buildpack_dir)
+    reporter = Reporter()
+    reporter.title(info.name, info.version)
+    try:
+        values = read_settings(os.environ, inputs.platform_dir)
+        settings = Settings.from_values(values)
+        reporter.debug_enabled = settings.debug
+        patterns = load_patterns(inputs.app_dir, values)
+    except UserError as err:
+        reporter.error(err)
+        return EXIT_ERROR
+    if not patterns:
+        reporter.step(
+            "No writable paths configured (no .writable-paths file, BP_WRITABLE_PATHS unset): "
+            "nothing to do"
+        )
+        return EXIT_PASS
+    _describe(reporter, patterns, settings)
+
+    gid = os.getgid()
+    reporter.step(f"Applying permissions (group {gid}, strict={str(settings.strict).lower()})")
+    summary = Pass(
+        patterns, strict=settings.strict, gid=gid, applier=Applier(), on_change=reporter.change
+    ).run(inputs.app_dir)
+    for path in summary.created:
+        reporter.detail(f"Created {path}/")
+    for root in summary.roots:
+        reporter.detail(f"Writable: {root}")
+    reporter.warnings(summary.warnings)
+
+    if summary.unchangeable:
+        reporter.error(_unchangeable(summary.unchangeable, os.getuid()))
+        return EXIT_ERROR
+    roots = [os.path.join(inputs.app_dir, root) for root in summary.roots]
+    write_launch_label(inputs.layers_dir, roots)
+    reporter.summary(summary, time.monotonic() - started)
+    return EXIT_PASS
+
+
+def _describe(reporter: Reporter, patterns: PatternSet, settings: Settings) -> None:
+    reporter.step("Reading patterns")
+    origins: dict[str, int] = {}
+    for pattern in patterns.patterns:
+        origins[pattern.source.origin] = origins.get(pattern.source.origin, 0) + 1
+    for origin, count in origins.items():
+        reporter.detail(f"{origin}: {count} pattern{'s' if count != 1 else ''}")
+    for pattern in patterns.patterns:
+        reporter.debug(str(pattern.source))
+
+
+def _unchangeable(paths: list[tuple[str, str]], uid: int) -> UserError:
+    shown = [f"  {path}: {reason}" for path, reason in paths[:UNCHANGEABLE_SHOWN]]
+    if len(paths) > UNCHANGEABLE_SHOWN:
+        shown.append(f"  ... and {len(paths) - UNCHANGEABLE_SHOWN:,} more")
+    return UserError(
+        f"Cannot make {len(paths):,} selected path(s) writable",
+        "The build user (uid "
+        f"{uid}) cannot change these paths, most often because another user owns them:\n"
+        + "\n".join(shown),
+        "Make sure the files are owned by the build user (a buildpack running as root or "
+        "an archive extracted with its owners can cause this), or remove them from "
+        ".writable-paths.",
+    )

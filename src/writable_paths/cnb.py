@@ -1,0 +1,91 @@
+"""The Buildpack API edge: inputs, exit codes, buildpack.toml, launch.toml."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+EXIT_PASS = 0
+EXIT_ERROR = 1  # a user error: the message says what to do
+EXIT_BUG = 70  # an internal error (EX_SOFTWARE)
+LABEL = "writable-paths"
+
+
+@dataclass(frozen=True)
+class DetectInputs:
+    app_dir: str
+    buildpack_dir: str
+    platform_dir: str | None
+    plan_path: str | None
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    app_dir: str
+    buildpack_dir: str
+    layers_dir: str
+    platform_dir: str | None
+    plan_path: str | None
+
+
+def _pick(environ: Mapping[str, str], name: str, args: Sequence[str], index: int) -> str | None:
+    """The env variable (Buildpack API 0.8+), else the deprecated positional argument."""
+    value = environ.get(name)
+    if value:
+        return value
+    return args[index] if len(args) > index and args[index] else None
+
+
+def detect_inputs(
+    buildpack_dir: str, args: Sequence[str], environ: Mapping[str, str]
+) -> DetectInputs:
+    return DetectInputs(
+        app_dir=os.getcwd(),
+        buildpack_dir=environ.get("CNB_BUILDPACK_DIR") or buildpack_dir,
+        platform_dir=_pick(environ, "CNB_PLATFORM_DIR", args, 0),
+        plan_path=_pick(environ, "CNB_BUILD_PLAN_PATH", args, 1),
+    )
+
+
+def build_inputs(
+    buildpack_dir: str, args: Sequence[str], environ: Mapping[str, str]
+) -> BuildInputs:
+    layers = _pick(environ, "CNB_LAYERS_DIR", args, 0)
+    if layers is None:
+        raise SystemExit("bin/build: no layers directory (CNB_LAYERS_DIR or the first argument)")
+    return BuildInputs(
+        app_dir=os.getcwd(),
+        buildpack_dir=environ.get("CNB_BUILDPACK_DIR") or buildpack_dir,
+        layers_dir=layers,
+        platform_dir=_pick(environ, "CNB_PLATFORM_DIR", args, 1),
+        plan_path=_pick(environ, "CNB_BP_PLAN_PATH", args, 2),
+    )
+
+
+@dataclass(frozen=True)
+class BuildpackInfo:
+    id: str
+    name: str
+    version: str
+
+
+def buildpack_info(buildpack_dir: str) -> BuildpackInfo:
+    import toml
+
+    data = toml.load(os.path.join(buildpack_dir, "buildpack.toml"))
+    bp = data["buildpack"]
+    return BuildpackInfo(str(bp["id"]), str(bp["name"]), str(bp["version"]))
+
+
+def write_launch_label(layers_dir: str, roots: Sequence[str]) -> str:
+    """Write ``launch.toml`` with the ``writable-paths`` label: a JSON array of
+    the absolute paths of the selection's roots."""
+    import toml
+
+    path = os.path.join(layers_dir, "launch.toml")
+    document = {"labels": [{"key": LABEL, "value": json.dumps(list(roots))}]}
+    with open(path, "w", encoding="utf-8") as handle:
+        toml.dump(document, handle)
+    return path

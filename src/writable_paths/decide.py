@@ -1,0 +1,165 @@
+"""The pure engine: which entries the patterns select, decided top down.
+
+Each pattern runs as a small automaton over path segments. Entering a
+directory advances every pattern that can still match beneath it, so a name is
+matched once per pattern and state, never as a whole path. git's rules follow
+from walking top down:
+
+- the last pattern that matches an entry decides it (``!`` un-selects);
+- a selected directory selects its whole subtree, and no negation can
+  re-include anything beneath it (git: "It is not possible to re-include a
+  file if a parent directory of that file is excluded");
+- a directory no pattern can reach into is decided without matching.
+
+Knows nothing of the file system or of chmod.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from .patterns import Pattern, PatternSet, Source
+from .wildmatch import DOUBLESTAR, Segment
+
+PARENT_SELECTED = "parent directory selected"
+States = frozenset  # of element positions; len(elements) means "matched"
+Reason = Union[Source, str, None]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happens to one entry, and why."""
+
+    selected: bool
+    # The pattern that decided (its index and source), PARENT_SELECTED, or None.
+    reason: Reason
+    pattern_index: int | None = None
+    # Selected while its parent is not: where a platform would mount a volume.
+    root: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the engine knows on entering a directory."""
+
+    selected: bool
+    active: tuple[tuple[int, frozenset[int]], ...]
+
+    @property
+    def reachable(self) -> bool:
+        """Whether any pattern can still decide something beneath this directory."""
+        return bool(self.active)
+
+
+SELECTED = Context(True, ())
+UNREACHABLE = Context(False, ())
+
+
+class _Automaton:
+    """A pattern's elements as states: position i waits for element i."""
+
+    __slots__ = ("elements", "final", "trailing_doublestar")
+
+    def __init__(self, pattern: Pattern) -> None:
+        self.elements = pattern.elements
+        self.final = len(self.elements)
+        # A trailing "**" needs one name at least: "logs/**" is what is inside logs.
+        self.trailing_doublestar = self.elements[-1] is DOUBLESTAR
+
+    def closure(self, states: set[int]) -> frozenset[int]:
+        todo = list(states)
+        while todo:
+            i = todo.pop()
+            if i < self.final - 1 and self.elements[i] is DOUBLESTAR and i + 1 not in states:
+                states.add(i + 1)
+                todo.append(i + 1)
+        return frozenset(states)
+
+    def start(self) -> frozenset[int]:
+        return self.closure({0})
+
+    def advance(
+        self, states: frozenset[int], name: bytes, through_doublestar: bool = True
+    ) -> frozenset[int]:
+        """States after consuming ``name``; without ``through_doublestar``, only
+        the moves that matched the name with a real segment."""
+        nxt: set[int] = set()
+        for i in states:
+            if i >= self.final:
+                continue
+            element = self.elements[i]
+            if element is DOUBLESTAR:
+                if through_doublestar:
+                    nxt.add(i)
+                    if i == self.final - 1:
+                        nxt.add(self.final)
+            elif isinstance(element, Segment) and element.match(name):
+                nxt.add(i + 1)
+        return self.closure(nxt) if nxt else frozenset()
+
+
+class Decider:
+    """Decides entries for one pattern set; built once per run."""
+
+    def __init__(self, patterns: PatternSet) -> None:
+        self.patterns = patterns.patterns
+        self._automata = tuple(_Automaton(p) for p in self.patterns)
+        self.root = Context(False, tuple((i, a.start()) for i, a in enumerate(self._automata)))
+
+    def decide(self, parent: Context, name: bytes, is_dir: bool) -> tuple[Decision, Context | None]:
+        """Decide one entry of a directory entered with ``parent``.
+
+        Returns the decision and, for a directory, the context to enter it with.
+        """
+        if parent.selected:
+            return Decision(True, PARENT_SELECTED), (SELECTED if is_dir else None)
+        if not parent.active:
+            return Decision(False, None), (UNREACHABLE if is_dir else None)
+        decider = -1
+        inner: list[tuple[int, frozenset[int]]] = []
+        for index, states in parent.active:
+            automaton = self._automata[index]
+            after = automaton.advance(states, name)
+            if not after:
+                continue
+            if automaton.final in after and (is_dir or not self.patterns[index].dir_only):
+                decider = index
+            if is_dir and min(after) < automaton.final:
+                inner.append((index, after))
+        if decider < 0:
+            decision = Decision(False, None)
+        else:
+            pattern = self.patterns[decider]
+            decision = Decision(not pattern.negated, pattern.source, decider, not pattern.negated)
+        if not is_dir:
+            return decision, None
+        if decision.selected:
+            return decision, SELECTED
+        return decision, (Context(False, tuple(inner)) if inner else UNREACHABLE)
+
+    def reaching_through(self, parent: Context, name: bytes) -> list[Pattern]:
+        """Patterns that name something at or beneath ``name`` through a real
+        segment (not merely a ``**``): for a symlink, what the user meant to
+        change but the buildpack will not follow."""
+        found: list[Pattern] = []
+        for index, states in parent.active:
+            automaton = self._automata[index]
+            after = automaton.advance(states, name, through_doublestar=False)
+            if not after:
+                continue
+            pattern = self.patterns[index]
+            if pattern.negated:
+                continue
+            if min(after) < automaton.final or pattern.dir_only:
+                found.append(pattern)
+        return found
+
+    def decide_path(self, names: tuple[bytes, ...]) -> Decision:
+        """Decide a path of directories that may not exist yet."""
+        context: Context | None = self.root
+        decision = Decision(False, None)
+        for name in names:
+            assert context is not None
+            decision, context = self.decide(context, name, is_dir=True)
+        return decision

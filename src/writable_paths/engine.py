@@ -1,0 +1,335 @@
+"""One pass over the app: walk, decide, apply. Shared by the build and the CLI.
+
+The pass creates the missing literal directories first, then walks the tree
+once, deciding each entry and changing it on the spot (a selected directory is
+opened up before the walk enters it), then settles regular files with hard
+links once it knows whether all their links are inside the app, then the app
+root itself.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import modes
+from .apply import Applier
+from .decide import Context, Decider, Decision
+from .patterns import PatternSet
+from .walk import Entry, Walk
+
+WARNINGS_SHOWN = 20
+
+SYMLINK = "symlink"
+UNUSED = "unused"
+UNREADABLE = "unreadable"
+HARDLINK = "hardlink"
+SPECIAL = "special"
+BLOCKED = "blocked"
+TIGHTEN_FAILED = "tighten-failed"
+
+
+@dataclass
+class Warnings:
+    """Warnings by kind, keeping the first ``WARNINGS_SHOWN`` of each."""
+
+    shown: dict[str, list[str]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, message: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        kept = self.shown.setdefault(kind, [])
+        if len(kept) < WARNINGS_SHOWN:
+            kept.append(message)
+
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class Change:
+    """A path whose mode or group changed (or would, in a dry run)."""
+
+    path: str
+    old_mode: int
+    new_mode: int
+    decision: Decision
+
+
+@dataclass
+class Summary:
+    selected_dirs: int = 0
+    selected_files: int = 0
+    changed: int = 0
+    tightened: int = 0
+    created: list[str] = field(default_factory=list)
+    roots: list[str] = field(default_factory=list)
+    # Selected paths the build user could not change: the build cannot be right.
+    unchangeable: list[tuple[str, str]] = field(default_factory=list)
+    warnings: Warnings = field(default_factory=Warnings)
+
+
+@dataclass
+class _Linked:
+    names: tuple[str, ...]
+    st: os.stat_result
+    mode: int
+    gid: int | None
+    decision: Decision
+    seen: int = 1
+
+
+class Pass:
+    """Apply ``patterns`` to the app directory ``app_dir``."""
+
+    def __init__(
+        self,
+        patterns: PatternSet,
+        *,
+        strict: bool,
+        gid: int,
+        applier: Applier,
+        on_change: Callable[[Change], None] | None = None,
+        on_decision: Callable[[Entry, Decision], None] | None = None,
+    ) -> None:
+        self.patterns = patterns
+        self.decider = Decider(patterns)
+        self.strict = strict
+        self.gid = gid
+        self.applier = applier
+        self.on_change = on_change
+        self.on_decision = on_decision
+        self.summary = Summary()
+        self._used: set[int] = set()
+        self._linked: dict[tuple[int, int], _Linked] = {}
+
+    def run(self, app_dir: str) -> Summary:
+        root_fd = os.open(app_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            self._create_directories(root_fd)
+            Walk(root_fd, self.decider.root, self._visit, self._unreadable).run()
+            self._settle_hard_links(root_fd)
+            self._settle_root(root_fd)
+        finally:
+            os.close(root_fd)
+        self._report_unused()
+        return self.summary
+
+    # -- the steps -------------------------------------------------------
+
+    def _create_directories(self, root_fd: int) -> None:
+        done: set[tuple[bytes, ...]] = set()
+        for index, pattern in enumerate(self.patterns.patterns):
+            names = pattern.creates
+            if names is None or names in done:
+                continue
+            done.add(names)
+            if not self.decider.decide_path(names).selected:
+                continue
+            result = self.applier.make_dirs(root_fd, tuple(os.fsdecode(n) for n in names))
+            if result.created:
+                self._used.add(index)
+                self.summary.created.extend(result.created)
+            if result.blocked is not None:
+                self._used.add(index)
+                path, what = result.blocked
+                if what == SYMLINK:
+                    self.summary.warnings.add(SYMLINK, _symlink_message(path, str(pattern.source)))
+                else:
+                    self.summary.warnings.add(
+                        BLOCKED,
+                        f"{pattern.source}: cannot create directory "
+                        f"'{os.fsdecode(b'/'.join(names))}': '{path}' is a file. "
+                        "Remove the file from the app, or drop the trailing '/' from the "
+                        "pattern to make the file writable instead.",
+                    )
+
+    def _visit(self, entry: Entry, context: Context) -> Context | None:
+        st = entry.stat
+        mode = st.st_mode
+        is_dir = stat.S_ISDIR(mode)
+        name = os.fsencode(entry.name)
+        decision, inner = self.decider.decide(context, name, is_dir)
+        if decision.pattern_index is not None:
+            self._used.add(decision.pattern_index)
+        if self.on_decision is not None:
+            self.on_decision(entry, decision)
+        if stat.S_ISLNK(mode):
+            self._symlink(entry, context, name, decision)
+            return None
+        if not (is_dir or stat.S_ISREG(mode)):
+            if decision.root:
+                self.summary.warnings.add(
+                    SPECIAL,
+                    f"{decision.reason}: '{entry.path}' is a {_kind(mode)}; left unchanged.",
+                )
+            return None
+        if decision.selected:
+            if decision.root:
+                self.summary.roots.append(entry.path)
+            if is_dir:
+                self.summary.selected_dirs += 1
+                target = modes.selected_directory(mode)
+            else:
+                self.summary.selected_files += 1
+                target = modes.selected_file(mode)
+            gid: int | None = self.gid
+        else:
+            target = modes.tightened(mode) if self.strict else stat.S_IMODE(mode)
+            gid = None
+        target = stat.S_IMODE(target)
+        if stat.S_ISREG(mode) and st.st_nlink > 1:
+            self._defer_hard_link(entry, target, gid, decision)
+        else:
+            self._change(entry, target, gid, decision)
+        if is_dir and not decision.selected and not self.strict and inner is not None:
+            # Nothing beneath can be selected and nothing needs tightening.
+            return inner if inner.reachable else None
+        return inner
+
+    def _change(self, entry: Entry, target: int, gid: int | None, decision: Decision) -> None:
+        st = entry.stat
+        try:
+            changed = self.applier.change(entry.dir_fd, entry.name, st, target, gid)
+        except OSError as err:
+            self._failed(entry.path, decision, err)
+            return
+        self._count(entry.path, st, target, changed, decision)
+
+    def _count(
+        self, path: str, st: os.stat_result, target: int, changed: bool, decision: Decision
+    ) -> None:
+        if not changed:
+            return
+        self.summary.changed += 1
+        if not decision.selected:
+            self.summary.tightened += 1
+        if self.on_change is not None:
+            new_mode = stat.S_IFMT(st.st_mode) | target
+            self.on_change(Change(path, st.st_mode, new_mode, decision))
+
+    def _failed(self, path: str, decision: Decision, err: OSError) -> None:
+        reason = err.strerror or str(err)
+        if decision.selected:
+            self.summary.unchangeable.append((path, reason))
+        else:
+            self.summary.warnings.add(
+                TIGHTEN_FAILED,
+                f"'{path}' stays writable for others: the build user cannot change it ({reason}).",
+            )
+
+    def _symlink(self, entry: Entry, context: Context, name: bytes, decision: Decision) -> None:
+        reaching = [] if context.selected else self.decider.reaching_through(context, name)
+        sources = [str(p.source) for p in reaching]
+        if decision.root and decision.reason is not None:
+            sources.insert(0, str(decision.reason))
+        for index, pattern in enumerate(self.patterns.patterns):
+            if pattern in reaching:
+                self._used.add(index)
+        if sources:
+            try:
+                target = os.readlink(entry.name, dir_fd=entry.dir_fd)
+            except OSError:
+                target = "?"
+            self.summary.warnings.add(SYMLINK, _symlink_message(entry.path, sources[0], target))
+
+    def _unreadable(self, entry: Entry, err: OSError) -> None:
+        self.summary.warnings.add(
+            UNREADABLE,
+            f"'{entry.path}' cannot be read by the build user ({err.strerror or err}); "
+            "its contents were not checked, and exporting the image will fail on it. "
+            "Give the owner read and execute permission, or select it in .writable-paths.",
+        )
+
+    def _defer_hard_link(
+        self, entry: Entry, target: int, gid: int | None, decision: Decision
+    ) -> None:
+        st = entry.stat
+        key = (st.st_dev, st.st_ino)
+        known = self._linked.get(key)
+        if known is None:
+            self._linked[key] = _Linked(entry.names, st, target, gid, decision)
+            return
+        known.seen += 1
+        if decision.selected and not known.decision.selected:
+            # One inode, one mode: a link that is selected makes the file writable.
+            known.mode, known.gid, known.decision = target, gid, decision
+
+    def _settle_hard_links(self, root_fd: int) -> None:
+        for key, linked in self._linked.items():
+            path = "/".join(linked.names)
+            if linked.seen < linked.st.st_nlink:
+                needed = linked.gid is not None or linked.mode != stat.S_IMODE(linked.st.st_mode)
+                if needed:
+                    self.summary.warnings.add(
+                        HARDLINK,
+                        f"'{path}' has hard links outside the app directory "
+                        f"({linked.st.st_nlink} links, {linked.seen} inside); left unchanged, "
+                        "because changing it would change the other files too. Copy the file "
+                        "instead of linking it if it must be writable.",
+                    )
+                continue
+            try:
+                changed = self.applier.change_at(
+                    root_fd, linked.names, key, linked.mode, linked.gid
+                )
+            except OSError as err:
+                self._failed(path, linked.decision, err)
+                continue
+            self._count(path, linked.st, linked.mode, changed, linked.decision)
+
+    def _settle_root(self, root_fd: int) -> None:
+        st = os.fstat(root_fd)
+        target = modes.app_root(stat.S_IMODE(st.st_mode), self.strict)
+        if target == stat.S_IMODE(st.st_mode):
+            return
+        if not self.applier.dry_run:
+            try:
+                os.fchmod(root_fd, target)
+            except OSError as err:
+                self.summary.warnings.add(
+                    TIGHTEN_FAILED,
+                    f"the app directory stays writable for others ({err.strerror}).",
+                )
+                return
+        self.summary.changed += 1
+        self.summary.tightened += 1
+        if self.on_change is not None:
+            self.on_change(
+                Change(".", st.st_mode, stat.S_IFMT(st.st_mode) | target, Decision(False, None))
+            )
+
+    def _report_unused(self) -> None:
+        for index, pattern in enumerate(self.patterns.patterns):
+            if index in self._used:
+                continue
+            what = "un-selects nothing" if pattern.negated else "selects nothing"
+            hint = ""
+            if pattern.source.text.lstrip("!").startswith("./"):
+                hint = " (git paths have no '.' segment: write the path without './')"
+            self.summary.warnings.add(
+                UNUSED,
+                f"{pattern.source}: {what}: no path matches it outside an already "
+                f"selected directory{hint}.",
+            )
+
+
+def _symlink_message(path: str, source: str, target: str | None = None) -> str:
+    to = f" (-> {target})" if target else ""
+    return (
+        f"{source}: '{path}' is a symlink{to}. The buildpack never follows symlinks: what it "
+        "points to belongs to another layer or place and stays as it is. If the app must "
+        "write there, make the target writable where it is created, or mount a volume there."
+    )
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"

@@ -1,0 +1,34 @@
+"""Errors a person can act on: a title, what happened, what to do."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A problem with the app or its configuration, never a bug in the buildpack.
+
+    Rendered as a title line, then what happened, then what to do. The build or
+    detect process exits non-zero; no traceback is shown.
+    """
+
+    def __init__(self, title: str, detail: str = "", hint: str = "") -> None:
+        super().__init__(title)
+        self.title = title
+        self.detail = detail
+        self.hint = hint
+
+    def render(self) -> str:
+        parts = [self.title]
+        if self.detail:
+            parts.append(self.detail)
+        if self.hint:
+            parts.append(self.hint)
+        return "\n\n".join(parts)
+
+
+class PatternError(UserError):
+    """A pattern line the buildpack refuses, named by file and line."""
+
+    def __init__(self, origin: str, line: int, problem: str, hint: str) -> None:
+        super().__init__(f"Invalid pattern at {origin}:{line}", problem, hint)
+        self.origin = origin
+        self.line = line

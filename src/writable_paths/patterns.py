@@ -1,0 +1,213 @@
+"""gitignore line syntax: the only module that knows it.
+
+Follows git's ``dir.c`` (``add_patterns_from_buffer``, ``trim_trailing_spaces``,
+``parse_path_pattern``) for what a line means, and refuses the few inputs this
+buildpack cannot act on safely, naming the file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import PatternError, UserError
+from .wildmatch import DOUBLESTAR, Element, Segment, compile_path, has_wildcard
+
+BOM = b"\xef\xbb\xbf"
+MAX_FILE_BYTES = 1024 * 1024
+MAX_PATTERNS = 10_000
+MAX_LINE_BYTES = 4096
+ENV_ORIGIN = "BP_WRITABLE_PATHS"
+_ANY_NAME = compile_path(b"*")[0]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a pattern came from, shown as ``origin:line:text`` like ``git check-ignore -v``."""
+
+    origin: str
+    line: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.origin}:{self.line}:{self.text}"
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One gitignore pattern, compiled to elements anchored at the app root."""
+
+    source: Source
+    negated: bool
+    dir_only: bool
+    elements: tuple[Element, ...]
+    # For a literal, non-negated directory pattern: the path it names, which
+    # the build creates when it is missing (``tmp/pids/``; ``log/`` -> ``log``).
+    creates: tuple[bytes, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PatternSet:
+    patterns: tuple[Pattern, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def __len__(self) -> int:
+        return len(self.patterns)
+
+    def __add__(self, other: PatternSet) -> PatternSet:
+        combined = PatternSet(self.patterns + other.patterns)
+        if len(combined) > MAX_PATTERNS:
+            last = other.patterns[MAX_PATTERNS - len(self)].source
+            raise _too_many(last.origin, last.line)
+        return combined
+
+
+def _too_many(origin: str, line: int) -> PatternError:
+    return PatternError(
+        origin,
+        line,
+        f"More than {MAX_PATTERNS:,} patterns in all.",
+        "Select directories rather than individual files (a directory pattern such as "
+        "'storage/' covers everything beneath it).",
+    )
+
+
+def trim_trailing_spaces(line: bytes) -> bytes:
+    """git's rule: unescaped trailing spaces go, an escaped one (``\\ ``) stays."""
+    last_space = -1
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if c == 0x20:
+            if last_space < 0:
+                last_space = i
+        elif c == 0x5C:
+            i += 1
+            if i >= len(line):
+                return line
+            last_space = -1
+        else:
+            last_space = -1
+        i += 1
+    return line if last_space < 0 else line[:last_space]
+
+
+def parse_line(raw: bytes, origin: str, number: int) -> Pattern | None:
+    """Parse one line (without its newline); None for blanks and comments."""
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    if len(raw) > MAX_LINE_BYTES:
+        raise PatternError(
+            origin,
+            number,
+            f"The line is {len(raw):,} bytes long; the limit is {MAX_LINE_BYTES:,} "
+            "(no path on Linux is longer, so such a pattern cannot be meant).",
+            "Shorten the pattern, or split it into several lines.",
+        )
+    if b"\0" in raw:
+        raise PatternError(
+            origin,
+            number,
+            "The line contains a NUL byte.",
+            "Remove the NUL byte; it cannot appear in a path.",
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise PatternError(
+            origin,
+            number,
+            f"The line is not valid UTF-8 (byte {err.start + 1} is 0x{raw[err.start]:02x}).",
+            "Save the file as UTF-8.",
+        ) from None
+    if not raw or raw.startswith(b"#"):
+        return None
+    line = trim_trailing_spaces(raw)
+    if not line.strip(b" "):
+        return None
+    body = line
+    negated = body.startswith(b"!")
+    if negated:
+        body = body[1:]
+    dir_only = body.endswith(b"/")
+    if dir_only:
+        body = body[:-1]
+    anchored = b"/" in body
+    if anchored and body.startswith(b"/"):
+        body = body[1:]
+    elements = compile_path(body)
+    if not anchored:
+        # A slash-free pattern matches a name at any depth; there "**" means "*".
+        only = elements[0]
+        elements = (DOUBLESTAR, _ANY_NAME if only is DOUBLESTAR else only)
+    if any(isinstance(e, Segment) and e.literal == b".." for e in elements):
+        raise PatternError(
+            origin,
+            number,
+            f"The pattern '{text}' has a '..' segment. Patterns name paths inside the "
+            "app directory; '..' would leave it.",
+            "Write the path relative to the app root, without '..'.",
+        )
+    source = Source(origin, number, text)
+    creates = None
+    if dir_only and not negated and not has_wildcard(body):
+        names = tuple(e.literal for e in elements if isinstance(e, Segment))
+        if all(n is not None and n not in (b"", b".") for n in names):
+            creates = tuple(n for n in names if n is not None)
+    return Pattern(source, negated, dir_only, elements, creates)
+
+
+def parse_file(data: bytes, origin: str) -> PatternSet:
+    """Parse the bytes of a pattern file named ``origin`` (for messages)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise UserError(
+            f"Pattern file {origin} is too large",
+            f"It holds {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,} (1 MiB).",
+            "Select directories rather than individual files: a directory pattern "
+            "such as 'storage/' covers everything beneath it.",
+        )
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
+    patterns: list[Pattern] = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        pattern = parse_line(raw, origin, number)
+        if pattern is not None:
+            if len(patterns) == MAX_PATTERNS:
+                raise _too_many(origin, number)
+            patterns.append(pattern)
+    return PatternSet(tuple(patterns))
+
+
+def split_env_value(value: str) -> list[str]:
+    """Split ``BP_WRITABLE_PATHS`` on newlines and colons; ``\\:`` is a literal colon."""
+    items: list[str] = []
+    current: list[str] = []
+    i = 0
+    while i < len(value):
+        c = value[i]
+        if c == "\\" and i + 1 < len(value):
+            nxt = value[i + 1]
+            current.append(":" if nxt == ":" else c + nxt)
+            i += 2
+            continue
+        if c in ":\n":
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(c)
+        i += 1
+    items.append("".join(current))
+    return items
+
+
+def parse_env(value: str, origin: str = ENV_ORIGIN) -> PatternSet:
+    """Parse the patterns given in the environment variable ``origin``."""
+    patterns: list[Pattern] = []
+    for number, item in enumerate(split_env_value(value), start=1):
+        pattern = parse_line(item.encode("utf-8", "surrogateescape"), origin, number)
+        if pattern is not None:
+            if len(patterns) == MAX_PATTERNS:
+                raise _too_many(origin, number)
+            patterns.append(pattern)
+    return PatternSet(tuple(patterns))

@@ -1,0 +1,164 @@
+"""Streaming top-down traversal by directory file descriptor.
+
+Never follows a symlink: every directory is opened with ``O_NOFOLLOW`` relative
+to its parent's descriptor and checked against the ``lstat`` that chose it.
+Depth needs no recursion and paths need no length limit: only the deepest
+``MAX_OPEN_DIRS`` directories keep a descriptor, an ancestor whose descriptor
+was closed is reopened through ``..`` (and checked) on the way back up.
+Memory holds the current chain of directories and their pending
+subdirectories, never the whole tree.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Callable, Generic, TypeVar
+
+T = TypeVar("T")
+MAX_OPEN_DIRS = 64
+_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class Dir:
+    """A directory on the current chain from the app root."""
+
+    __slots__ = ("fd", "ident", "name", "parent")
+
+    def __init__(self, fd: int | None, parent: Dir | None, name: str, ident: tuple[int, int]):
+        self.fd = fd
+        self.parent = parent
+        self.name = name
+        self.ident = ident
+
+    def names(self) -> list[str]:
+        out: list[str] = []
+        node: Dir | None = self
+        while node is not None and node.parent is not None:
+            out.append(node.name)
+            node = node.parent
+        out.reverse()
+        return out
+
+
+class Entry:
+    """One directory entry with its ``lstat``; ``path`` is relative to the app root."""
+
+    __slots__ = ("name", "parent", "stat")
+
+    def __init__(self, parent: Dir, name: str, st: os.stat_result) -> None:
+        self.parent = parent
+        self.name = name
+        self.stat = st
+
+    @property
+    def dir_fd(self) -> int:
+        assert self.parent.fd is not None
+        return self.parent.fd
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*self.parent.names(), self.name)
+
+    @property
+    def path(self) -> str:
+        return "/".join(self.names)
+
+    @property
+    def is_dir(self) -> bool:
+        return stat.S_ISDIR(self.stat.st_mode)
+
+
+class Walk(Generic[T]):
+    """Visits every entry beneath ``root_fd`` once, parents before children.
+
+    ``visit(entry, parent_state)`` returns the state to enter a directory with,
+    or None to leave it unvisited. ``on_unreadable(entry, error)`` hears of
+    directories that cannot be opened.
+    """
+
+    def __init__(
+        self,
+        root_fd: int,
+        root_state: T,
+        visit: Callable[[Entry, T], T | None],
+        on_unreadable: Callable[[Entry, OSError], None],
+    ) -> None:
+        self._root_fd = root_fd
+        self._root_state = root_state
+        self._visit = visit
+        self._on_unreadable = on_unreadable
+
+    def run(self) -> None:
+        st = os.fstat(self._root_fd)
+        root = Dir(os.dup(self._root_fd), None, "", (st.st_dev, st.st_ino))
+        # Each frame: a directory and the subdirectories still to enter.
+        stack: list[tuple[Dir, list[tuple[Entry, T]]]] = [
+            (root, self._list(root, self._root_state))
+        ]
+        try:
+            while stack:
+                current, pending = stack[-1]
+                if not pending:
+                    stack.pop()
+                    if stack:
+                        self._reopen_parent(current, stack[-1][0])
+                    self._close(current)
+                    continue
+                entry, state = pending.pop()
+                child = self._open(current, entry)
+                if child is None:
+                    continue
+                stack.append((child, self._list(child, state)))
+                if len(stack) > MAX_OPEN_DIRS:
+                    self._close(stack[-1 - MAX_OPEN_DIRS][0])
+        finally:
+            for frame, _ in stack:
+                self._close(frame)
+
+    def _list(self, directory: Dir, state: T) -> list[tuple[Entry, T]]:
+        subdirs: list[tuple[Entry, T]] = []
+        assert directory.fd is not None
+        with os.scandir(directory.fd) as it:
+            for item in it:
+                try:
+                    st = item.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # removed while we looked
+                entry = Entry(directory, item.name, st)
+                child_state = self._visit(entry, state)
+                if child_state is not None and stat.S_ISDIR(st.st_mode):
+                    subdirs.append((entry, child_state))
+        subdirs.reverse()  # pop() then enters them in listing order
+        return subdirs
+
+    def _open(self, parent: Dir, entry: Entry) -> Dir | None:
+        try:
+            fd = os.open(entry.name, _OPEN_DIR, dir_fd=entry.dir_fd)
+        except OSError as err:
+            self._on_unreadable(entry, err)
+            return None
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != (entry.stat.st_dev, entry.stat.st_ino):
+            os.close(fd)
+            self._on_unreadable(entry, OSError(0, "replaced while the build ran"))
+            return None
+        return Dir(fd, parent, entry.name, (st.st_dev, st.st_ino))
+
+    @staticmethod
+    def _reopen_parent(child: Dir, parent: Dir) -> None:
+        if parent.fd is not None:
+            return
+        assert child.fd is not None
+        fd = os.open("..", _OPEN_DIR, dir_fd=child.fd)
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != parent.ident:
+            os.close(fd)
+            raise RuntimeError(f"directory {'/'.join(parent.names())!r} moved during the build")
+        parent.fd = fd
+
+    @staticmethod
+    def _close(directory: Dir) -> None:
+        if directory.fd is not None:
+            os.close(directory.fd)
+            directory.fd = None

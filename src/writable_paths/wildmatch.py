@@ -1,0 +1,308 @@
+"""git-compatible glob matching, one path segment at a time, on bytes.
+
+git's ``wildmatch.c`` compares a pattern with a path byte by byte. With
+``WM_PATHNAME`` (how gitignore uses it) ``*``, ``?`` and ``[...]`` never match
+``/``, and ``**`` is special only as a whole segment. So a pattern splits into
+segments that each match exactly one name, plus ``**`` segments that match any
+number of whole names. Matching a segment is the classic glob problem: with
+``*`` unable to cross a segment, remembering only the last ``*`` is enough, so
+no input can make it backtrack exponentially (pathspec's regexes can: 22 s for
+``*a*a*a*a*a*a*a*a*a*a*b`` against 40 ``a``\\ s).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Union
+
+SLASH = 0x2F
+BACKSLASH = 0x5C
+
+_ANY_BYTE: frozenset[int] = frozenset(b for b in range(256) if b != SLASH)
+
+# git's sane_ctype classes are ASCII-only, whatever the locale.
+_CHAR_CLASSES: dict[bytes, frozenset[int]] = {
+    b"alnum": frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
+    b"alpha": frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
+    b"blank": frozenset(b" \t"),
+    b"cntrl": frozenset([*range(0x20), 0x7F]),
+    b"digit": frozenset(b"0123456789"),
+    b"graph": frozenset(range(0x21, 0x7F)),
+    b"lower": frozenset(b"abcdefghijklmnopqrstuvwxyz"),
+    b"print": frozenset(range(0x20, 0x7F)),
+    b"punct": frozenset(b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
+    b"space": frozenset(b" \t\n\v\f\r"),
+    b"upper": frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    b"xdigit": frozenset(b"0123456789ABCDEFabcdef"),
+}
+
+
+class _Star:
+    """A run of ``*`` inside a segment: any bytes of this one name."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "STAR"
+
+
+class _Malformed:
+    """What git treats as 'never matches': an unclosed ``[``, a bad ``[:class:]``,
+    a trailing backslash."""
+
+    __slots__ = ()
+
+
+STAR = _Star()
+_MALFORMED = _Malformed()
+# A token is a set of the bytes it matches, a star run, a malformed part,
+# or None for a slash that separates segments.
+_Token = Union["frozenset[int]", _Star, _Malformed, None]
+
+
+class _Tokenizer:
+    """Turns raw pattern bytes into byte-set tokens, star runs and slashes."""
+
+    def __init__(self, pattern: bytes) -> None:
+        self.p = pattern
+        self.i = 0
+        self.tokens: list[_Token] = []
+        # (start, end) index in ``tokens`` of each star run, with its length.
+        self.star_runs: list[tuple[int, int]] = []
+
+    def run(self) -> list[_Token]:
+        p = self.p
+        while self.i < len(p):
+            c = p[self.i]
+            if c == 0x2A:  # '*'
+                n = 0
+                while self.i < len(p) and p[self.i] == 0x2A:
+                    n += 1
+                    self.i += 1
+                self.star_runs.append((len(self.tokens), n))
+                self.tokens.append(STAR)
+                continue
+            if c == BACKSLASH:
+                if self.i + 1 >= len(p):
+                    self.tokens.append(_MALFORMED)
+                    self.i += 1
+                    continue
+                esc = p[self.i + 1]
+                self.tokens.append(None if esc == SLASH else frozenset((esc,)))
+                self.i += 2
+                continue
+            if c == 0x3F:  # '?'
+                self.tokens.append(_ANY_BYTE)
+            elif c == 0x5B:  # '['
+                self.tokens.append(self._bracket())
+                continue
+            elif c == SLASH:
+                self.tokens.append(None)
+            else:
+                self.tokens.append(frozenset((c,)))
+            self.i += 1
+        return self.tokens
+
+    def _bracket(self) -> frozenset[int] | _Malformed:
+        """Parse ``[...]`` starting at ``self.i`` the way wildmatch.c does."""
+        p = self.p
+        i = self.i + 1
+
+        def at(k: int) -> int:
+            return p[k] if k < len(p) else 0
+
+        ch = at(i)
+        if ch == 0x5E:  # '^' is a synonym of '!'
+            ch = 0x21
+        negated = ch == 0x21
+        if negated:
+            i += 1
+            ch = at(i)
+        members: set[int] = set()
+        prev = 0
+        while True:
+            if ch == 0:
+                self.i = len(p)
+                return _MALFORMED
+            if ch == BACKSLASH:
+                i += 1
+                ch = at(i)
+                if ch == 0:
+                    self.i = len(p)
+                    return _MALFORMED
+                members.add(ch)
+            elif ch == 0x2D and prev and at(i + 1) and at(i + 1) != 0x5D:  # range a-z
+                i += 1
+                hi = at(i)
+                if hi == BACKSLASH:
+                    i += 1
+                    hi = at(i)
+                    if hi == 0:
+                        self.i = len(p)
+                        return _MALFORMED
+                members.update(range(prev, hi + 1))  # empty when prev > hi, as in git
+                ch = 0
+            elif ch == 0x5B and at(i + 1) == 0x3A:  # '[:'
+                start = i + 2
+                j = start
+                while at(j) and at(j) != 0x5D:
+                    j += 1
+                if not at(j):
+                    self.i = len(p)
+                    return _MALFORMED
+                if j - start - 1 < 0 or p[j - 1] != 0x3A:
+                    # No ":]": the '[' is an ordinary member.
+                    members.add(0x5B)
+                    # wildmatch continues right after the '[' it just read.
+                else:
+                    name = p[start : j - 1]
+                    cls = _CHAR_CLASSES.get(name)
+                    if cls is None:
+                        self.i = len(p)
+                        return _MALFORMED
+                    members.update(cls)
+                    i = j
+                    ch = 0
+            else:
+                members.add(ch)
+            prev = ch
+            i += 1
+            ch = at(i)
+            if ch == 0x5D:  # ']'
+                break
+        self.i = i + 1
+        allowed = (_ANY_BYTE - members) if negated else (frozenset(members) - {SLASH})
+        return allowed
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One pattern segment that matches exactly one name."""
+
+    literal: bytes | None
+    _regex: re.Pattern[bytes] | None
+    _tokens: tuple[frozenset[int] | _Star, ...]
+    never: bool
+
+    def match(self, name: bytes) -> bool:
+        if self.literal is not None:
+            return name == self.literal
+        if self.never:
+            return False
+        if self._regex is not None:
+            return self._regex.fullmatch(name) is not None
+        return _match_tokens(self._tokens, name)
+
+
+class _DoubleStar:
+    """A whole ``**`` segment: any number of names (see ``one_or_more``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DOUBLESTAR"
+
+
+DOUBLESTAR = _DoubleStar()
+Element = Union[Segment, _DoubleStar]
+
+
+def _match_tokens(tokens: tuple[frozenset[int] | _Star, ...], name: bytes) -> bool:
+    """Glob match in O(len(tokens) * len(name)): only the last star is retried."""
+    t = 0
+    n = 0
+    star_t = -1
+    star_n = 0
+    nt = len(tokens)
+    nn = len(name)
+    while n < nn:
+        if t < nt:
+            tok = tokens[t]
+            if tok is STAR:
+                star_t = t
+                star_n = n
+                t += 1
+                continue
+            assert isinstance(tok, frozenset)
+            if name[n] in tok:
+                t += 1
+                n += 1
+                continue
+        if star_t < 0:
+            return False
+        t = star_t + 1
+        star_n += 1
+        n = star_n
+    while t < nt and tokens[t] is STAR:
+        t += 1
+    return t == nt
+
+
+def _byteset_regex(allowed: frozenset[int]) -> bytes:
+    if len(allowed) == 1:
+        return re.escape(bytes(allowed))
+    if len(allowed) > 128:
+        excluded = sorted(set(range(256)) - allowed)
+        return b"[^" + b"".join(re.escape(bytes((b,))) for b in excluded) + b"]"
+    return b"[" + b"".join(re.escape(bytes((b,))) for b in sorted(allowed)) + b"]"
+
+
+def _segment(tokens: list[_Token]) -> Segment:
+    if not tokens or any(t is _MALFORMED for t in tokens):
+        # An empty segment ("a//b") or a malformed one never matches a name.
+        return Segment(None, None, (), True)
+    body: tuple[frozenset[int] | _Star, ...] = tuple(
+        t for t in tokens if isinstance(t, (frozenset, _Star))
+    )
+    if any(isinstance(t, frozenset) and not t for t in body):
+        return Segment(None, None, (), True)  # e.g. "[z-a]": a class of nothing
+    if all(isinstance(t, frozenset) and len(t) == 1 for t in body):
+        literal = bytes(next(iter(t)) for t in body if isinstance(t, frozenset))
+        return Segment(literal, None, body, False)
+    stars = sum(1 for t in body if t is STAR)
+    if stars <= 1:
+        # One star cannot backtrack more than len(name) times: let the C engine do it.
+        rx = b"".join(b".*" if isinstance(t, _Star) else _byteset_regex(t) for t in body)
+        return Segment(None, re.compile(rx, re.DOTALL), body, False)
+    return Segment(None, None, body, False)
+
+
+def _is_doublestar(run_tokens: list[_Token], star_len: int) -> bool:
+    return len(run_tokens) == 1 and run_tokens[0] is STAR and star_len >= 2
+
+
+def compile_path(pattern: bytes) -> tuple[Element, ...]:
+    """Split a (leading-slash-free) pattern into matchable elements.
+
+    A star run of two or more that fills a whole segment is ``**``; any other
+    star run is ``*``. A slash inside ``[...]`` does not split (git keeps it in
+    the class, where it can never match).
+    """
+    tk = _Tokenizer(pattern)
+    tokens = tk.run()
+    star_len = {index: n for index, n in tk.star_runs}
+    elements: list[Element] = []
+    start = 0
+    for end in [*(k for k, t in enumerate(tokens) if t is None), len(tokens)]:
+        seg_tokens = tokens[start:end]
+        if _is_doublestar(seg_tokens, star_len.get(start, 0)):
+            elements.append(DOUBLESTAR)
+        else:
+            elements.append(_segment(seg_tokens))
+        start = end + 1
+    return tuple(elements)
+
+
+def has_wildcard(pattern: bytes) -> bool:
+    """Whether git would treat any byte of the pattern as special."""
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == BACKSLASH:
+            i += 2
+            continue
+        if c in b"*?[":
+            return True
+        i += 1
+    return False
