@@ -17,12 +17,20 @@ else
   wp_platform=${CNB_PLATFORM_DIR:-${2:-}}
 fi
 
+# Only shell builtins from here on (but `python -V`): PATH may hold nothing else.
+
 # wp_read NAME: sets wp_value to the setting, from <platform>/env/NAME if that
 # file exists (how `pack build --env` arrives), else from the environment.
 wp_read() {
   eval "wp_value=\${$1:-}"
   if [ -n "$wp_platform" ] && [ -f "$wp_platform/env/$1" ]; then
-    wp_value=$(cat "$wp_platform/env/$1")
+    wp_value=
+    wp_sep=
+    while IFS= read -r wp_line || [ -n "$wp_line" ]; do
+      wp_value="$wp_value$wp_sep$wp_line"
+      wp_sep='
+'
+    done < "$wp_platform/env/$1"
   fi
 }
 
@@ -92,32 +100,25 @@ if [ -z "$wp_python" ]; then
     # Ask for a CPython provider (paketo-buildpacks/cpython puts python3 on PATH
     # for later buildpacks); the empty alternative lets the group pass without one.
     if [ -n "${wp_plan:-}" ]; then
-      cat > "$wp_plan" <<'PLAN'
-[[requires]]
-  name = "cpython"
-
-  [requires.metadata]
-    build = true
-
-[[or]]
-PLAN
+      printf '%s\n' '[[requires]]' '  name = "cpython"' '' '  [requires.metadata]' \
+        '    build = true' '' '[[or]]' > "$wp_plan"
     fi
     echo "writable-paths: no python3 >= 3.9 on PATH; asking for cpython in the build plan"
     exit 0
   fi
-  cat >&2 <<EOF
-Writable Paths Buildpack $wp_version
-ERROR: No Python 3.9 or newer found to apply .writable-paths
-
-This buildpack runs on the build image's python3, and this build image has none
-(Paketo base and tiny builders ship no python3; Paketo full, Heroku and Google
-builders do).
-
-Add a CPython buildpack before this one, for example
-  pack build IMAGE --builder paketobuildpacks/builder-jammy-base \\
-    --buildpack paketo-buildpacks/cpython --buildpack <this buildpack>
-or point BP_WRITABLE_PATHS_PYTHON at an interpreter.
-EOF
+  {
+    echo "Writable Paths Buildpack $wp_version"
+    echo "ERROR: No Python 3.9 or newer found to apply the writable paths"
+    echo
+    echo "This buildpack runs on the build image's python3, and this build image has none"
+    echo "on PATH (Paketo base and tiny builders ship no python3; Paketo full, Heroku and"
+    echo "Google builders do)."
+    echo
+    echo "Add a CPython buildpack before this one, for example"
+    echo "  pack build IMAGE --builder paketobuildpacks/builder-jammy-base \\"
+    echo "    --buildpack paketo-buildpacks/cpython --buildpack <this buildpack>"
+    echo "or point BP_WRITABLE_PATHS_PYTHON at an interpreter."
+  } >&2
   exit 1
 fi
 

@@ -119,11 +119,18 @@ def read_pattern_file(app_dir: str, name: str, required: bool) -> bytes | None:
             "Make the file readable (chmod a+r) before the build.",
         ) from None
     except OSError as err:
-        if not required and isinstance(err, (FileNotFoundError, NotADirectoryError)):
+        missing = isinstance(err, (FileNotFoundError, NotADirectoryError))
+        if missing and not required:
             return None
+        if isinstance(err, FileNotFoundError):
+            raise _refuse(
+                name,
+                f"{FILE_VAR} names '{name}', which does not exist in the app directory.",
+                f"Add the file to the app, or unset {FILE_VAR} to use {DEFAULT_FILE}.",
+            ) from None
         raise _refuse(
             name,
-            f"A directory on its way is missing, a file or a symlink ({err.strerror}).",
+            f"A directory on its way is a file or a symlink ({err.strerror}).",
             "The pattern file and the directories leading to it must be real, "
             "inside the app directory.",
         ) from None

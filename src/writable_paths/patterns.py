@@ -97,6 +97,8 @@ def parse_line(raw: bytes, origin: str, number: int) -> Pattern | None:
     """Parse one line (without its newline); None for blanks and comments."""
     if raw.endswith(b"\r"):
         raw = raw[:-1]
+    if not raw or raw.startswith(b"#"):
+        return None  # git ignores comments whatever they hold
     if len(raw) > MAX_LINE_BYTES:
         raise PatternError(
             origin,
@@ -121,8 +123,6 @@ def parse_line(raw: bytes, origin: str, number: int) -> Pattern | None:
             f"The line is not valid UTF-8 (byte {err.start + 1} is 0x{raw[err.start]:02x}).",
             "Save the file as UTF-8.",
         ) from None
-    if not raw or raw.startswith(b"#"):
-        return None
     line = trim_trailing_spaces(raw)
     if not line.strip(b" "):
         return None

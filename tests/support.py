@@ -1,0 +1,17 @@
+"""Helpers shared by the tests: the repository and real users to run as."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BUILD_UID = 1001
+BUILD_GID = 1000
+RUN_UID = 1002
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="switching to the build user (uid 1001) needs root"
+)

@@ -1,0 +1,333 @@
+"""The real bin/detect and bin/build, run as the lifecycle runs them.
+
+As root the tests switch to the build user (uid 1001, gid 1000) with setpriv,
+pass only the lifecycle's allowed environment, and run in the app directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from support import BUILD_GID, BUILD_UID, REPO, needs_root
+
+AS_ROOT = os.geteuid() == 0
+UID = BUILD_UID if AS_ROOT else os.getuid()
+GID = BUILD_GID if AS_ROOT else os.getgid()
+PYTHON_DIR = str(Path(sys.executable).resolve().parent)
+SETPRIV = shutil.which("setpriv") or "setpriv"
+
+
+@dataclass
+class Platform:
+    root: Path
+    buildpack: Path
+    app: Path
+    platform: Path
+    layers: Path
+    plan: Path
+
+    def env(self, name: str, value: str) -> None:
+        (self.platform / "env" / name).write_text(value)
+
+    def write(self, path: str, text: str = "", mode: int = 0o644) -> Path:
+        target = self.app / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        os.chmod(target, mode)
+        self.own(target.parent, target)
+        return target
+
+    def mkdir(self, path: str, mode: int = 0o755) -> Path:
+        target = self.app / path
+        target.mkdir(parents=True, exist_ok=True)
+        os.chmod(target, mode)
+        self.own(target)
+        return target
+
+    def own(self, *paths: Path) -> None:
+        if AS_ROOT:
+            for path in paths:
+                os.chown(path, UID, GID, follow_symlinks=False)
+
+    def run(self, phase: str, *, path: str | None = None, positional_only: bool = False,
+            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": path if path is not None else f"{PYTHON_DIR}:/usr/bin:/bin",
+               "HOME": str(self.root)}
+        bp_layers = self.layers / "community_writable-paths"
+        if phase == "detect":
+            args = [str(self.platform), str(self.plan)]
+            cnb = {"CNB_BUILDPACK_DIR": str(self.buildpack), "CNB_PLATFORM_DIR": str(self.platform),
+                   "CNB_BUILD_PLAN_PATH": str(self.plan)}
+        else:
+            args = [str(bp_layers), str(self.platform), str(self.plan)]
+            cnb = {"CNB_BUILDPACK_DIR": str(self.buildpack), "CNB_LAYERS_DIR": str(bp_layers),
+                   "CNB_PLATFORM_DIR": str(self.platform), "CNB_BP_PLAN_PATH": str(self.plan)}
+        if not positional_only:
+            env.update(cnb)
+        env.update(extra_env or {})
+        command = [str(self.buildpack / "bin" / phase), *args]
+        if AS_ROOT:
+            command = [SETPRIV, f"--reuid={UID}", f"--regid={GID}", "--clear-groups", *command]
+        return subprocess.run(command, cwd=self.app, env=env, capture_output=True, text=True,
+                              timeout=60, check=False)
+
+
+def _copy_buildpack(target: Path) -> None:
+    target.mkdir(parents=True)
+    shutil.copy2(REPO / "buildpack.toml", target / "buildpack.toml")
+    for part in ("bin", "src", "vendor"):
+        shutil.copytree(REPO / part, target / part, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+
+
+@pytest.fixture(scope="session")
+def buildpack_copy() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="wp-bp-"))
+    os.chmod(root, 0o755)
+    _copy_buildpack(root / "community_writable-paths" / "0.1.0")
+    yield root / "community_writable-paths" / "0.1.0"
+    shutil.rmtree(root)
+
+
+@pytest.fixture
+def cnb(buildpack_copy: Path) -> Iterator[Platform]:
+    root = Path(tempfile.mkdtemp(prefix="wp-cnb-"))
+    os.chmod(root, 0o755)
+    platform = Platform(root, buildpack_copy, root / "workspace", root / "platform",
+                        root / "layers", root / "plan.toml")
+    for d in (platform.app, platform.platform / "env", platform.layers / "community_writable-paths"):
+        d.mkdir(parents=True)
+    platform.plan.write_text("")
+    platform.own(platform.app, platform.layers, platform.layers / "community_writable-paths",
+                 platform.plan)
+    os.chmod(platform.app, 0o777)  # as pack creates /workspace
+    yield platform
+    shutil.rmtree(root)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+# -- detect -----------------------------------------------------------------
+
+
+def test_detect_without_configuration_passes_without_starting_python(cnb: Platform) -> None:
+    spy = cnb.root / "spy"
+    spy.mkdir()
+    marker = cnb.root / "python-started"
+    (spy / "python3").write_text(f"#!/bin/sh\ntouch {marker}\nexit 3\n")
+    os.chmod(spy / "python3", 0o755)
+    os.chmod(cnb.root, 0o777)
+    result = cnb.run("detect", path=f"{spy}:/usr/bin:/bin")
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+    assert cnb.plan.read_text() == ""
+
+
+def test_detect_with_valid_patterns_passes(cnb: Platform) -> None:
+    cnb.write(".writable-paths", "tmp/pids/\nlog/\n")
+    result = cnb.run("detect")
+    assert result.returncode == 0, result.stderr
+    assert "2 pattern(s)" in result.stdout
+
+
+def test_detect_with_invalid_pattern_errors_naming_file_and_line(cnb: Platform) -> None:
+    cnb.write(".writable-paths", "log/\n../etc/\n")
+    result = cnb.run("detect")
+    assert result.returncode == 1
+    assert ".writable-paths:2" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_detect_reads_patterns_from_platform_env(cnb: Platform) -> None:
+    cnb.env("BP_WRITABLE_PATHS", "tmp/:../x")
+    result = cnb.run("detect")
+    assert result.returncode == 1
+    assert "BP_WRITABLE_PATHS:2" in result.stderr
+
+
+def test_detect_without_python_requests_cpython_or_nothing(cnb: Platform) -> None:
+    cnb.write(".writable-paths", "log/\n")
+    result = cnb.run("detect", path="/nonexistent")
+    assert result.returncode == 0, result.stderr
+    plan = tomllib.loads(cnb.plan.read_text())
+    assert plan["requires"] == [{"name": "cpython", "metadata": {"build": True}}]
+    assert plan["or"] == [{}]
+
+
+def test_detect_accepts_positional_arguments_only(cnb: Platform) -> None:
+    cnb.write(".writable-paths", "log/\n")
+    cnb.env("BP_WRITABLE_PATHS", "../bad")
+    result = cnb.run("detect", positional_only=True)
+    assert result.returncode == 1  # found the platform dir through $1
+    assert "BP_WRITABLE_PATHS:1" in result.stderr
+
+
+# -- build ------------------------------------------------------------------
+
+
+def test_build_without_configuration_changes_nothing(cnb: Platform) -> None:
+    cnb.write("config/app.rb", "x", 0o666)
+    before = {p: os.lstat(p) for p in [cnb.app, *cnb.app.rglob("*")]}
+    result = cnb.run("build", path="/nonexistent")  # no Python needed either
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Writable Paths Buildpack 0.1.0\n")
+    assert "No writable paths configured" in result.stdout
+    assert mode(cnb.app) == 0o777
+    after = {p: os.lstat(p) for p in [cnb.app, *cnb.app.rglob("*")]}
+    assert {p: (s.st_mode, s.st_uid, s.st_gid) for p, s in before.items()} == {
+        p: (s.st_mode, s.st_uid, s.st_gid) for p, s in after.items()
+    }
+    assert not (cnb.layers / "community_writable-paths" / "launch.toml").exists()
+
+
+@needs_root
+def test_build_makes_declared_paths_group_writable_as_the_build_user(cnb: Platform) -> None:
+    cnb.write(".writable-paths", "# Rails\ntmp/pids/\nlog/\n")
+    cnb.write("log/production.log", "", 0o644)
+    cnb.write("config/routes.rb", "", 0o666)
+    result = cnb.run("build")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("Writable Paths Buildpack 0.1.0\n")
+    assert mode(cnb.app / "log") == 0o2775
+    assert mode(cnb.app / "log/production.log") == 0o664
+    assert mode(cnb.app / "tmp/pids") == 0o2775
+    assert os.stat(cnb.app / "tmp/pids").st_uid == BUILD_UID
+    assert os.stat(cnb.app / "tmp/pids").st_gid == BUILD_GID
+    assert mode(cnb.app / "config/routes.rb") == 0o644
+    assert mode(cnb.app) == 0o755
+    launch = tomllib.loads((cnb.layers / "community_writable-paths" / "launch.toml").read_text())
+    label = launch["labels"][0]
+    assert label["key"] == "writable-paths"
+    assert label["value"] == f'["{cnb.app}/log", "{cnb.app}/tmp/pids"]'
+
+
+def test_build_reads_settings_from_platform_env_files(cnb: Platform) -> None:
+    cnb.env("BP_WRITABLE_PATHS", "uploads/")
+    cnb.env("BP_WRITABLE_PATHS_STRICT", "false")
+    cnb.write("config/app.rb", "", 0o666)
+    result = cnb.run("build")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert mode(cnb.app / "uploads") == 0o2775
+    assert mode(cnb.app / "config/app.rb") == 0o666
+    assert mode(cnb.app) == 0o775
+
+
+def test_build_rejects_an_invalid_setting(cnb: Platform) -> None:
+    cnb.write(".writable-paths", "log/\n")
+    cnb.env("BP_WRITABLE_PATHS_STRICT", "maybe")
+    result = cnb.run("build")
+    assert result.returncode == 1
+    assert "BP_WRITABLE_PATHS_STRICT" in result.stderr
+    assert "'maybe'" in result.stderr
+    assert "true or false" in result.stderr
+    assert_no_traceback(result)
+    assert not (cnb.app / "log").exists()
+
+
+def test_build_rejects_a_missing_named_pattern_file(cnb: Platform) -> None:
+    cnb.env("BP_WRITABLE_PATHS_FILE", "config/writable")
+    result = cnb.run("build")
+    assert result.returncode == 1
+    assert "config/writable" in result.stderr and "does not exist" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_build_rejects_a_pattern_file_outside_the_app(cnb: Platform) -> None:
+    cnb.env("BP_WRITABLE_PATHS_FILE", "../platform/env/x")
+    result = cnb.run("build")
+    assert result.returncode == 1
+    assert "inside the app directory" in result.stderr
+
+
+def test_build_refuses_a_symlinked_pattern_file(cnb: Platform) -> None:
+    outside = cnb.root / "outside-patterns"
+    outside.write_text("/\n")
+    os.symlink(outside, cnb.app / ".writable-paths")
+    result = cnb.run("build")
+    assert result.returncode == 1
+    assert "symlink" in result.stderr
+
+
+def test_build_debug_prints_one_line_per_changed_path(cnb: Platform) -> None:
+    cnb.write(".writable-paths", "log/\n")
+    cnb.write("log/a.log", "", 0o644)
+    cnb.env("BP_LOG_LEVEL", "DEBUG")
+    result = cnb.run("build")
+    assert result.returncode == 0, result.stderr
+    assert "log/a.log: -rw-r--r-- -> -rw-rw-r-- (parent directory selected)" in result.stdout
+    assert "log: drwxr-xr-x -> drwxrwsr-x (.writable-paths:1:log/)" in result.stdout
+
+
+@needs_root
+def test_build_fails_listing_selected_paths_owned_by_another_user(cnb: Platform) -> None:
+    cnb.write(".writable-paths", "data/\n")
+    cnb.write("data/mine.db", "", 0o644)
+    foreign = cnb.write("data/roots.db", "", 0o644)
+    os.chown(foreign, 0, 0)
+    result = cnb.run("build")
+    assert result.returncode == 1
+    assert "data/roots.db" in result.stderr
+    assert "owned by the build user" in result.stderr
+    assert_no_traceback(result)
+    assert mode(foreign) == 0o644
+
+
+@needs_root
+def test_build_warns_about_unselected_paths_it_cannot_tighten(cnb: Platform) -> None:
+    cnb.write(".writable-paths", "log/\n")
+    foreign = cnb.write("config/shared.rb", "", 0o666)
+    os.chown(foreign, 0, 0)
+    result = cnb.run("build")
+    assert result.returncode == 0, result.stderr
+    assert "config/shared.rb" in result.stdout
+    assert "stays writable" in result.stdout
+
+
+def test_build_without_python_but_with_patterns_explains_what_to_do(cnb: Platform) -> None:
+    cnb.write(".writable-paths", "log/\n")
+    result = cnb.run("build", path="/nonexistent")
+    assert result.returncode == 1
+    assert "paketo-buildpacks/cpython" in result.stderr
+    assert "BP_WRITABLE_PATHS_PYTHON" in result.stderr
+
+
+def test_build_accepts_positional_arguments_only(cnb: Platform) -> None:
+    cnb.write(".writable-paths", "log/\n")
+    result = cnb.run("build", positional_only=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (cnb.layers / "community_writable-paths" / "launch.toml").exists()
+
+
+def test_build_twice_gives_the_same_result(cnb: Platform) -> None:
+    cnb.write(".writable-paths", "tmp/pids/\nlog/\n")
+    cnb.write("config/a.rb", "", 0o666)
+    assert cnb.run("build").returncode == 0
+    first = {p: os.lstat(p).st_mode for p in [cnb.app, *cnb.app.rglob("*")]}
+    second_run = cnb.run("build")
+    assert second_run.returncode == 0
+    assert "Made read-only for group and others: 0 paths" in second_run.stdout
+    assert {p: os.lstat(p).st_mode for p in [cnb.app, *cnb.app.rglob("*")]} == first
+
+
+def test_python_interpreter_can_be_chosen(cnb: Platform) -> None:
+    cnb.write(".writable-paths", "log/\n")
+    cnb.env("BP_WRITABLE_PATHS_PYTHON", "/usr/bin/python3")
+    result = cnb.run("build", path="/nonexistent")
+    assert result.returncode == 0, result.stdout + result.stderr
