@@ -24,6 +24,9 @@ class UserError(Exception):
             parts.append(self.hint)
         return "\n\n".join(parts)
 
+    def __str__(self) -> str:
+        return self.render()
+
 
 class PatternError(UserError):
     """A pattern line the buildpack refuses, named by file and line."""

@@ -1,0 +1,89 @@
+"""BP_* settings: read from the env and platform files, validated at the edge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from writable_paths.config import load_patterns, read_settings
+from writable_paths.errors import UserError
+from writable_paths.settings import Settings
+
+
+def test_platform_env_files_override_the_process_env(tmp_path: Path) -> None:
+    (tmp_path / "env").mkdir()
+    (tmp_path / "env" / "BP_WRITABLE_PATHS_STRICT").write_text("false")
+    values = read_settings({"BP_WRITABLE_PATHS_STRICT": "true", "BP_LOG_LEVEL": "debug"}, str(tmp_path))
+    assert values == {"BP_WRITABLE_PATHS_STRICT": "false", "BP_LOG_LEVEL": "debug"}
+
+
+def test_unrelated_variables_are_not_read(tmp_path: Path) -> None:
+    assert read_settings({"HOME": "/x", "BP_OTHER": "1"}, None) == {}
+
+
+def test_defaults() -> None:
+    settings = Settings.from_values({})
+    assert settings.strict is True
+    assert settings.debug is False
+    assert settings.pattern_file == ".writable-paths"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("FALSE", False), ("0", False),
+                                               ("yes", True), (" off\n", False), ("", True)])
+def test_strict_accepts_the_usual_booleans(raw: str, expected: bool) -> None:
+    assert Settings.from_values({"BP_WRITABLE_PATHS_STRICT": raw}).strict is expected
+
+
+def test_an_invalid_boolean_is_a_clear_error() -> None:
+    with pytest.raises(UserError) as info:
+        Settings.from_values({"BP_WRITABLE_PATHS_STRICT": "maybe"})
+    text = info.value.render()
+    assert "BP_WRITABLE_PATHS_STRICT='maybe'" in text
+    assert "true or false" in text
+
+
+def test_log_level_debug_in_any_case_and_anything_else_is_info() -> None:
+    assert Settings.from_values({"BP_LOG_LEVEL": "debug"}).debug
+    assert not Settings.from_values({"BP_LOG_LEVEL": "TRACE"}).debug
+
+
+def test_pattern_file_and_env_patterns_are_combined_in_order(tmp_path: Path) -> None:
+    (tmp_path / ".writable-paths").write_text("log/\n")
+    patterns = load_patterns(str(tmp_path), {"BP_WRITABLE_PATHS": "tmp/:!tmp/x"})
+    assert [str(p.source) for p in patterns.patterns] == [
+        ".writable-paths:1:log/", "BP_WRITABLE_PATHS:1:tmp/", "BP_WRITABLE_PATHS:2:!tmp/x"]
+
+
+def test_named_pattern_file_in_a_subdirectory(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "writable").write_text("storage/\n")
+    patterns = load_patterns(str(tmp_path), {"BP_WRITABLE_PATHS_FILE": "config/writable"})
+    assert str(patterns.patterns[0].source) == "config/writable:1:storage/"
+
+
+def test_missing_default_file_and_empty_env_mean_no_patterns(tmp_path: Path) -> None:
+    assert not load_patterns(str(tmp_path), {"BP_WRITABLE_PATHS": "  "})
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../x", "a/../../x"])
+def test_pattern_file_outside_the_app_is_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(UserError, match="inside the app directory"):
+        load_patterns(str(tmp_path), {"BP_WRITABLE_PATHS_FILE": name})
+
+
+def test_directory_as_pattern_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / ".writable-paths").mkdir()
+    with pytest.raises(UserError, match="not a regular file"):
+        load_patterns(str(tmp_path), {})
+
+
+def test_pattern_file_behind_a_symlinked_directory_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "patterns").write_text("/\n")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "config").symlink_to(outside)
+    with pytest.raises(UserError, match="symlink"):
+        load_patterns(str(app), {"BP_WRITABLE_PATHS_FILE": "config/patterns"})
