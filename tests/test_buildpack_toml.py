@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import tomllib
 
+import tomllib
 from support import REPO
 
 from writable_paths.config import SETTING_NAMES
@@ -25,7 +25,10 @@ def test_api_id_and_semver_version() -> None:
 
 
 def test_targets_and_stacks() -> None:
-    assert BUILDPACK["targets"] == [{"os": "linux", "arch": "amd64"}, {"os": "linux", "arch": "arm64"}]
+    assert BUILDPACK["targets"] == [
+        {"os": "linux", "arch": "amd64"},
+        {"os": "linux", "arch": "arm64"},
+    ]
     assert BUILDPACK["stacks"] == [{"id": "*"}]
 
 
@@ -34,11 +37,13 @@ def test_every_setting_is_documented_as_a_configuration() -> None:
     assert sorted(c["name"] for c in configurations) == sorted(SETTING_NAMES)
     for c in configurations:
         assert c["build"] is True
-        assert "default" in c and c["description"]
+        assert "default" in c
+        assert c["description"]
 
 
 def test_launcher_finds_the_version_the_title_shows() -> None:
     # bin/launcher.sh reads the first 'version = ' line without a TOML parser.
-    first = next(line for line in (REPO / "buildpack.toml").read_text().splitlines()
-                 if "version = " in line)
+    first = next(
+        line for line in (REPO / "buildpack.toml").read_text().splitlines() if "version = " in line
+    )
     assert BUILDPACK["buildpack"]["version"] in first

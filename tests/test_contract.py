@@ -12,13 +12,12 @@ import stat
 import subprocess
 import sys
 import tempfile
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
+import tomllib
 from support import BUILD_GID, BUILD_UID, REPO, needs_root
 
 AS_ROOT = os.geteuid() == 0
@@ -60,35 +59,55 @@ class Platform:
             for path in paths:
                 os.chown(path, UID, GID, follow_symlinks=False)
 
-    def run(self, phase: str, *, path: str | None = None, positional_only: bool = False,
-            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        env = {"PATH": path if path is not None else f"{PYTHON_DIR}:/usr/bin:/bin",
-               "HOME": str(self.root)}
+    def run(
+        self,
+        phase: str,
+        *,
+        path: str | None = None,
+        positional_only: bool = False,
+        extra_env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        env = {
+            "PATH": path if path is not None else f"{PYTHON_DIR}:/usr/bin:/bin",
+            "HOME": str(self.root),
+        }
         bp_layers = self.layers / "community_writable-paths"
         if phase == "detect":
             args = [str(self.platform), str(self.plan)]
-            cnb = {"CNB_BUILDPACK_DIR": str(self.buildpack), "CNB_PLATFORM_DIR": str(self.platform),
-                   "CNB_BUILD_PLAN_PATH": str(self.plan)}
+            cnb = {
+                "CNB_BUILDPACK_DIR": str(self.buildpack),
+                "CNB_PLATFORM_DIR": str(self.platform),
+                "CNB_BUILD_PLAN_PATH": str(self.plan),
+            }
         else:
             args = [str(bp_layers), str(self.platform), str(self.plan)]
-            cnb = {"CNB_BUILDPACK_DIR": str(self.buildpack), "CNB_LAYERS_DIR": str(bp_layers),
-                   "CNB_PLATFORM_DIR": str(self.platform), "CNB_BP_PLAN_PATH": str(self.plan)}
+            cnb = {
+                "CNB_BUILDPACK_DIR": str(self.buildpack),
+                "CNB_LAYERS_DIR": str(bp_layers),
+                "CNB_PLATFORM_DIR": str(self.platform),
+                "CNB_BP_PLAN_PATH": str(self.plan),
+            }
         if not positional_only:
             env.update(cnb)
         env.update(extra_env or {})
         command = [str(self.buildpack / "bin" / phase), *args]
         if AS_ROOT:
             command = [SETPRIV, f"--reuid={UID}", f"--regid={GID}", "--clear-groups", *command]
-        return subprocess.run(command, cwd=self.app, env=env, capture_output=True, text=True,
-                              timeout=60, check=False)
+        return subprocess.run(
+            command, cwd=self.app, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
 
 
 def _copy_buildpack(target: Path) -> None:
     target.mkdir(parents=True)
     shutil.copy2(REPO / "buildpack.toml", target / "buildpack.toml")
     for part in ("bin", "src", "vendor"):
-        shutil.copytree(REPO / part, target / part, symlinks=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        shutil.copytree(
+            REPO / part,
+            target / part,
+            symlinks=True,
+            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+        )
 
 
 @pytest.fixture(scope="session")
@@ -104,13 +123,24 @@ def buildpack_copy() -> Iterator[Path]:
 def cnb(buildpack_copy: Path) -> Iterator[Platform]:
     root = Path(tempfile.mkdtemp(prefix="wp-cnb-"))
     os.chmod(root, 0o755)
-    platform = Platform(root, buildpack_copy, root / "workspace", root / "platform",
-                        root / "layers", root / "plan.toml")
-    for d in (platform.app, platform.platform / "env", platform.layers / "community_writable-paths"):
+    platform = Platform(
+        root,
+        buildpack_copy,
+        root / "workspace",
+        root / "platform",
+        root / "layers",
+        root / "plan.toml",
+    )
+    for d in (
+        platform.app,
+        platform.platform / "env",
+        platform.layers / "community_writable-paths",
+    ):
         d.mkdir(parents=True)
     platform.plan.write_text("")
-    platform.own(platform.app, platform.layers, platform.layers / "community_writable-paths",
-                 platform.plan)
+    platform.own(
+        platform.app, platform.layers, platform.layers / "community_writable-paths", platform.plan
+    )
     os.chmod(platform.app, 0o777)  # as pack creates /workspace
     yield platform
     shutil.rmtree(root)
@@ -245,7 +275,8 @@ def test_build_rejects_a_missing_named_pattern_file(cnb: Platform) -> None:
     cnb.env("BP_WRITABLE_PATHS_FILE", "config/writable")
     result = cnb.run("build")
     assert result.returncode == 1
-    assert "config/writable" in result.stderr and "does not exist" in result.stderr
+    assert "config/writable" in result.stderr
+    assert "does not exist" in result.stderr
     assert_no_traceback(result)
 
 

@@ -51,7 +51,8 @@ def test_last_matching_pattern_wins() -> None:
     assert decide_path(d, "a/app.log").selected
     negated = decide_path(d, "a/debug.log")
     assert not negated.selected
-    assert negated.reason is not None and "!debug.log" in str(negated.reason)
+    assert negated.reason is not None
+    assert "!debug.log" in str(negated.reason)
     d2 = decider("!debug.log\n*.log\n")
     assert decide_path(d2, "debug.log").selected
 
@@ -95,7 +96,8 @@ def test_unreachable_directory_needs_no_matching() -> None:
     assert context is not None
     assert not context.reachable
     _, context = d.decide(d.root, b"log", True)
-    assert context is not None and context.selected
+    assert context is not None
+    assert context.selected
 
 
 def test_reaching_through_a_symlink_names_the_pattern() -> None:

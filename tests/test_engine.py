@@ -9,12 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support import BUILD_GID, needs_root
 
 from writable_paths.apply import Applier
 from writable_paths.engine import Change, Pass, Summary
 from writable_paths.patterns import parse_file
-
-from support import BUILD_GID, needs_root
 
 GID = BUILD_GID if os.geteuid() == 0 else os.getgid()
 
@@ -32,8 +31,13 @@ def make_app(root: Path, files: dict[str, int], dirs: dict[str, int] | None = No
     return root
 
 
-def run(app: Path, patterns: str, strict: bool = True, dry_run: bool = False,
-        changes: list[Change] | None = None) -> Summary:
+def run(
+    app: Path,
+    patterns: str,
+    strict: bool = True,
+    dry_run: bool = False,
+    changes: list[Change] | None = None,
+) -> Summary:
     return Pass(
         parse_file(patterns.encode(), ".writable-paths"),
         strict=strict,
@@ -129,15 +133,19 @@ def test_file_in_the_way_of_a_directory_pattern_warns(tmp_path: Path) -> None:
 
 
 def test_symlink_is_never_followed_or_changed(tmp_path: Path) -> None:
-    layer = make_app(tmp_path / "layer", {"node_modules/pkg/index.js": 0o644},
-                     {"node_modules": 0o755, "node_modules/pkg": 0o755})
+    layer = make_app(
+        tmp_path / "layer",
+        {"node_modules/pkg/index.js": 0o644},
+        {"node_modules": 0o755, "node_modules/pkg": 0o755},
+    )
     app = make_app(tmp_path / "app", {"package.json": 0o644})
     os.symlink(layer / "node_modules", app / "node_modules")
     summary = run(app, "node_modules/.cache/\n")
     assert mode(layer / "node_modules") == 0o755
     assert not (layer / "node_modules/.cache").exists()
     message = summary.warnings.shown["symlink"][0]
-    assert "node_modules/.cache/" in message and "symlink" in message
+    assert "node_modules/.cache/" in message
+    assert "symlink" in message
     assert "unused" not in summary.warnings.counts
 
 

@@ -49,7 +49,8 @@ def test_trailing_spaces_are_trimmed_unless_escaped() -> None:
 
 def test_negation_dir_only_and_anchoring_flags() -> None:
     p = only(b"!/tmp/cache/\n")
-    assert p.negated and p.dir_only
+    assert p.negated
+    assert p.dir_only
     assert [e.literal for e in p.elements if isinstance(e, Segment)] == [b"tmp", b"cache"]
     assert p.elements[0] is not DOUBLESTAR  # anchored at the root
 
@@ -84,7 +85,7 @@ def test_dotdot_segment_is_an_error_naming_the_line(line: bytes) -> None:
 
 
 def test_nul_byte_is_an_error() -> None:
-    with pytest.raises(PatternError, match="line 1|:1") as info:
+    with pytest.raises(PatternError, match="custom-file:1") as info:
         parse_file(b"lo\0g/\n", "custom-file")
     assert "NUL" in info.value.render()
     assert "custom-file:1" in info.value.render()
@@ -125,7 +126,10 @@ def test_env_value_splits_on_newlines_and_colons() -> None:
 
 def test_env_patterns_are_named_by_variable_and_item() -> None:
     patterns = parse_env("tmp/::log/").patterns
-    assert [str(p.source) for p in patterns] == ["BP_WRITABLE_PATHS:1:tmp/", "BP_WRITABLE_PATHS:3:log/"]
+    assert [str(p.source) for p in patterns] == [
+        "BP_WRITABLE_PATHS:1:tmp/",
+        "BP_WRITABLE_PATHS:3:log/",
+    ]
     with pytest.raises(PatternError, match="BP_WRITABLE_PATHS:2"):
         parse_env("tmp/:../etc")
 

@@ -14,7 +14,9 @@ from writable_paths.settings import Settings
 def test_platform_env_files_override_the_process_env(tmp_path: Path) -> None:
     (tmp_path / "env").mkdir()
     (tmp_path / "env" / "BP_WRITABLE_PATHS_STRICT").write_text("false")
-    values = read_settings({"BP_WRITABLE_PATHS_STRICT": "true", "BP_LOG_LEVEL": "debug"}, str(tmp_path))
+    values = read_settings(
+        {"BP_WRITABLE_PATHS_STRICT": "true", "BP_LOG_LEVEL": "debug"}, str(tmp_path)
+    )
     assert values == {"BP_WRITABLE_PATHS_STRICT": "false", "BP_LOG_LEVEL": "debug"}
 
 
@@ -29,8 +31,10 @@ def test_defaults() -> None:
     assert settings.pattern_file == ".writable-paths"
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("FALSE", False), ("0", False),
-                                               ("yes", True), (" off\n", False), ("", True)])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("true", True), ("FALSE", False), ("0", False), ("yes", True), (" off\n", False), ("", True)],
+)
 def test_strict_accepts_the_usual_booleans(raw: str, expected: bool) -> None:
     assert Settings.from_values({"BP_WRITABLE_PATHS_STRICT": raw}).strict is expected
 
@@ -52,7 +56,10 @@ def test_pattern_file_and_env_patterns_are_combined_in_order(tmp_path: Path) -> 
     (tmp_path / ".writable-paths").write_text("log/\n")
     patterns = load_patterns(str(tmp_path), {"BP_WRITABLE_PATHS": "tmp/:!tmp/x"})
     assert [str(p.source) for p in patterns.patterns] == [
-        ".writable-paths:1:log/", "BP_WRITABLE_PATHS:1:tmp/", "BP_WRITABLE_PATHS:2:!tmp/x"]
+        ".writable-paths:1:log/",
+        "BP_WRITABLE_PATHS:1:tmp/",
+        "BP_WRITABLE_PATHS:2:!tmp/x",
+    ]
 
 
 def test_named_pattern_file_in_a_subdirectory(tmp_path: Path) -> None:
