@@ -143,6 +143,7 @@ def test_symlink_is_never_followed_or_changed(tmp_path: Path) -> None:
     summary = run(app, "node_modules/.cache/\n")
     assert mode(layer / "node_modules") == 0o755
     assert not (layer / "node_modules/.cache").exists()
+    assert summary.warnings.counts["symlink"] == 1
     message = summary.warnings.shown["symlink"][0]
     assert "node_modules/.cache/" in message
     assert "symlink" in message
@@ -237,6 +238,8 @@ def test_dry_run_reports_changes_and_changes_nothing(tmp_path: Path) -> None:
     assert {c.path for c in changes} >= {"log", "log/a", "c"}
     assert summary.created == ["tmp", "tmp/pids"]
     assert not (app / "tmp").exists()
+    again = run(app, "tmp/a/\ntmp/b/\n", dry_run=True)
+    assert again.created == ["tmp", "tmp/a", "tmp/b"]
     assert mode(app / "log") == 0o755
     assert mode(app / "c") == 0o666
 

@@ -121,6 +121,7 @@ class Pass:
 
     def _create_directories(self, root_fd: int) -> None:
         done: set[tuple[bytes, ...]] = set()
+        created: set[str] = set()
         for index, pattern in enumerate(self.patterns.patterns):
             names = pattern.creates
             if names is None or names in done:
@@ -131,13 +132,14 @@ class Pass:
             result = self.applier.make_dirs(root_fd, tuple(os.fsdecode(n) for n in names))
             if result.created:
                 self._used.add(index)
-                self.summary.created.extend(result.created)
+                # A dry run creates nothing, so parents shared by two patterns recur.
+                self.summary.created.extend(p for p in result.created if p not in created)
+                created.update(result.created)
             if result.blocked is not None:
                 self._used.add(index)
                 path, what = result.blocked
-                if what == SYMLINK:
-                    self.summary.warnings.add(SYMLINK, _symlink_message(path, str(pattern.source)))
-                else:
+                # A symlink in the way is reported by the walk, with its target.
+                if what != SYMLINK:
                     self.summary.warnings.add(
                         BLOCKED,
                         f"{pattern.source}: cannot create directory "
