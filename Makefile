@@ -22,13 +22,17 @@ test: ## run every test; fails when none ran
 	$(BIN)/python -m pytest
 
 lint: ## ruff and mypy --strict
-	$(BIN)/ruff check src tests integration
-	$(BIN)/ruff format --check src tests integration
+	$(BIN)/ruff check src tests integration package benchmarks
+	$(BIN)/ruff format --check src tests integration package benchmarks
 	$(BIN)/mypy src
 
 format:
-	$(BIN)/ruff format src tests integration
-	$(BIN)/ruff check --fix src tests integration
+	$(BIN)/ruff format src tests integration package benchmarks
+	$(BIN)/ruff check --fix src tests integration package benchmarks
 
 clean:
 	rm -rf $(VENV) vendor build .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: package
+package: ## build/writable-paths-<version>.tgz, the self-contained buildpack; TARGET=linux/amd64 (or linux/arm64) for one arch
+	$(BIN)/python package/build.py $(if $(TARGET),--target $(TARGET))

@@ -56,13 +56,13 @@ if [ "$wp_configured" = false ]; then
   exit 0
 fi
 
-# wp_usable PATH: whether PATH runs a Python >= 3.9 (`-V` exits before start-up).
+# wp_usable PATH: whether PATH runs CPython 3.9 to 3.14 (`-V` exits before start-up).
 wp_usable() {
   [ -f "$1" ] && [ -x "$1" ] || return 1
   wp_v=$("$1" -V 2>&1) || return 1
+  # The package vendors pydantic-core for CPython 3.9 to 3.14 only.
   case $wp_v in
-    "Python 3."[0-8] | "Python 3."[0-8].*) return 1 ;;
-    "Python 3."*) return 0 ;;
+    "Python 3.9" | "Python 3.9."* | "Python 3.1"[0-4] | "Python 3.1"[0-4].*) return 0 ;;
   esac
   return 1
 }
