@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
-import traceback
-from collections.abc import Sequence
 
 from .cnb import EXIT_BUG
+
+TYPE_CHECKING = False  # keep typing off the detect path
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def main(argv: Sequence[str]) -> int:
@@ -23,6 +25,8 @@ def main(argv: Sequence[str]) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception:
+        import traceback
+
         sys.stderr.write(
             "ERROR: the writable-paths buildpack failed unexpectedly. This is a bug; please "
             "report it with the output below.\n"

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 
 from .apply import Applier
-from .cnb import EXIT_ERROR, EXIT_PASS, build_inputs, buildpack_info, write_launch_label
+from .cnb import EXIT_ERROR, EXIT_PASS, build_inputs, buildpack_title, write_launch_label
 from .config import load_patterns, read_settings
 from .engine import Pass
 from .errors import UserError
@@ -21,9 +21,8 @@ UNCHANGEABLE_SHOWN = 20
 def main(buildpack_dir: str, args: Sequence[str]) -> int:
     started = time.monotonic()
     inputs = build_inputs(buildpack_dir, args, os.environ)
-    info = buildpack_info(inputs.buildpack_dir)
     reporter = Reporter()
-    reporter.title(info.name, info.version)
+    reporter.title(buildpack_title(inputs.buildpack_dir))
     try:
         values = read_settings(os.environ, inputs.platform_dir)
         settings = Settings.from_values(values)
@@ -43,7 +42,11 @@ def main(buildpack_dir: str, args: Sequence[str]) -> int:
     gid = os.getgid()
     reporter.step(f"Applying permissions (group {gid}, strict={str(settings.strict).lower()})")
     summary = Pass(
-        patterns, strict=settings.strict, gid=gid, applier=Applier(), on_change=reporter.change
+        patterns,
+        strict=settings.strict,
+        gid=gid,
+        applier=Applier(),
+        on_change=reporter.change if settings.debug else None,
     ).run(inputs.app_dir)
     for path in summary.created:
         reporter.detail(f"Created {path}/")

@@ -278,7 +278,7 @@ def _check_text(config: Config, result: Preview, every: bool) -> None:
     reporter = Reporter(sys.stdout)
     summary = result.summary
     strict = config.settings.strict
-    reporter.title(PROG, f"check {config.app_dir}")
+    reporter.title(f"{PROG} check {config.app_dir}")
     reporter.step("Reading patterns")
     for origin, count in _origins(config.patterns).items():
         reporter.detail(f"{origin}: {_plural(count, 'pattern', 'patterns')}")

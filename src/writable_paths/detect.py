@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
 
 from .cnb import EXIT_ERROR, EXIT_PASS, detect_inputs
 from .config import load_patterns, read_settings
 from .errors import UserError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def main(buildpack_dir: str, args: Sequence[str]) -> int:

@@ -198,10 +198,10 @@ class Pass:
         except OSError as err:
             self._failed(entry.path, decision, err)
             return
-        self._count(entry.path, st, target, changed, decision)
+        self._count(entry, st, target, changed, decision)
 
     def _count(
-        self, path: str, st: os.stat_result, target: int, changed: bool, decision: Decision
+        self, where: Entry | str, st: os.stat_result, target: int, changed: bool, decision: Decision
     ) -> None:
         if not changed:
             return
@@ -210,6 +210,7 @@ class Pass:
             self.summary.tightened += 1
         if self.on_change is not None:
             new_mode = stat.S_IFMT(st.st_mode) | target
+            path = where if isinstance(where, str) else where.path  # built only when needed
             self.on_change(Change(path, st.st_mode, new_mode, decision))
 
     def _failed(self, path: str, decision: Decision, err: OSError) -> None:

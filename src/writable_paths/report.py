@@ -28,8 +28,8 @@ class Reporter:
     def _line(self, indent: int, text: str) -> None:
         self.out.write("  " * indent + text + "\n")
 
-    def title(self, name: str, version: str) -> None:
-        self._line(0, f"{name} {version}")
+    def title(self, title: str) -> None:
+        self._line(0, title)
 
     def step(self, text: str) -> None:
         self._line(1, text)
