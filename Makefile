@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo test lint format clean integration-pack
 
 install: ## set everything up on a fresh machine
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ demo: ## run the buildpack on the bundled sample app
 
 test: ## run every test; fails when none ran
 	$(BIN)/python -m pytest
+
+integration-pack: ## real pack builds (needs pack and a Docker daemon; skipped without them)
+	$(BIN)/python -m pytest integration -m pack
 
 lint: ## ruff and mypy --strict
 	$(BIN)/ruff check src tests integration package benchmarks

@@ -362,3 +362,37 @@ def test_python_interpreter_can_be_chosen(cnb: Platform) -> None:
     cnb.env("BP_WRITABLE_PATHS_PYTHON", "/usr/bin/python3")
     result = cnb.run("build", path="/nonexistent")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_build_explains_dependencies_that_do_not_fit_the_python(tmp_path: Path) -> None:
+    root = Path(tempfile.mkdtemp(prefix="wp-novendor-"))
+    try:
+        os.chmod(root, 0o755)
+        bp = root / "bp"
+        _copy_buildpack(bp)
+        shutil.rmtree(bp / "vendor" / "pydantic_core")
+        app = root / "app"
+        app.mkdir()
+        (app / ".writable-paths").write_text("log/\n")
+        env = {
+            "PATH": f"{PYTHON_DIR}:/usr/bin:/bin",
+            "CNB_BUILDPACK_DIR": str(bp),
+            "CNB_LAYERS_DIR": str(root),
+            "CNB_PLATFORM_DIR": str(root / "none"),
+        }
+        result = subprocess.run(
+            [str(bp / "bin/build")],
+            cwd=app,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 1
+        assert "Cannot load the buildpack's dependencies" in result.stderr
+        assert "make package" in result.stderr
+        assert_no_traceback(result)
+        assert not (app / "log").exists()
+    finally:
+        shutil.rmtree(root)

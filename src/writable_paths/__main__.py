@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .cnb import EXIT_BUG
+from .cnb import EXIT_BUG, EXIT_ERROR
 
 TYPE_CHECKING = False  # keep typing off the detect path
 if TYPE_CHECKING:
@@ -20,7 +20,10 @@ def main(argv: Sequence[str]) -> int:
         if phase == "detect":
             from .detect import main as run
         else:
-            from .build import main as run
+            try:
+                from .build import main as run
+            except ImportError as err:
+                return _missing_dependency(buildpack_dir, err)
         return run(buildpack_dir, args)
     except KeyboardInterrupt:
         return 130
@@ -33,6 +36,22 @@ def main(argv: Sequence[str]) -> int:
         )
         traceback.print_exc()
         return EXIT_BUG
+
+
+def _missing_dependency(buildpack_dir: str, err: ImportError) -> int:
+    """The vendored dependencies do not fit this interpreter (a checkout's
+    ``vendor/`` holds pydantic-core for one Python only; the package has 3.9 to 3.14)."""
+    import platform
+
+    sys.stderr.write(
+        "ERROR: Cannot load the buildpack's dependencies with this Python\n\n"
+        f"Python {platform.python_version()} on {platform.machine()} cannot import "
+        f"{err.name or 'a module'} from {buildpack_dir}/vendor ({err}).\n\n"
+        "Use the packaged buildpack ('make package' builds it for CPython 3.9 to 3.14 on "
+        "amd64 and arm64), or set BP_WRITABLE_PATHS_PYTHON to the Python that ran "
+        "'make install'.\n"
+    )
+    return EXIT_ERROR
 
 
 if __name__ == "__main__":

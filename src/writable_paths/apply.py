@@ -73,9 +73,14 @@ class Applier:
 
     def make_dirs(self, root_fd: int, names: tuple[str, ...]) -> MakeDirsResult:
         """Create the directory ``names`` below ``root_fd``, parents as needed,
-        stopping at a symlink or a file in the way."""
+        stopping at a symlink, a file, or a directory the build user cannot enter.
+
+        Only the parents are entered: the last directory, new or not, is left to
+        the walk (it may be unreadable until the walk opens it up).
+        """
         result = MakeDirsResult()
         fd = os.dup(root_fd)
+        path = ""
         try:
             for depth, name in enumerate(names):
                 path = "/".join(names[: depth + 1])
@@ -98,9 +103,14 @@ class Applier:
                         )
                         return result
                     os.mkdir(name, NEW_DIRECTORY_MODE, dir_fd=fd)
+                if depth == len(names) - 1:
+                    return result
                 nxt = os.open(name, _OPEN_DIR, dir_fd=fd)
                 os.close(fd)
                 fd = nxt
+            return result
+        except OSError as err:
+            result.blocked = (path, f"error: {err.strerror or err}")
             return result
         finally:
             os.close(fd)

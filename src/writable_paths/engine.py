@@ -138,14 +138,21 @@ class Pass:
             if result.blocked is not None:
                 self._used.add(index)
                 path, what = result.blocked
+                wanted = os.fsdecode(b"/".join(names))
                 # A symlink in the way is reported by the walk, with its target.
-                if what != SYMLINK:
+                if what == "file":
                     self.summary.warnings.add(
                         BLOCKED,
-                        f"{pattern.source}: cannot create directory "
-                        f"'{os.fsdecode(b'/'.join(names))}': '{path}' is a file. "
-                        "Remove the file from the app, or drop the trailing '/' from the "
+                        f"{pattern.source}: cannot create directory '{wanted}': '{path}' is a "
+                        "file. Remove the file from the app, or drop the trailing '/' from the "
                         "pattern to make the file writable instead.",
+                    )
+                elif what != SYMLINK:
+                    self.summary.warnings.add(
+                        BLOCKED,
+                        f"{pattern.source}: cannot create directory '{wanted}': '{path}' "
+                        f"cannot be entered by the build user ({what.removeprefix('error: ')}). "
+                        "Give the owner read and execute permission on it.",
                     )
 
     def _visit(self, entry: Entry, context: Context) -> Context | None:

@@ -1,0 +1,1 @@
+"""Integration tests: a lifecycle-faithful model of one CNB build, and real pack builds."""

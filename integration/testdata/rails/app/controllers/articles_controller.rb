@@ -1,0 +1,5 @@
+class ArticlesController < ApplicationController
+  def index
+    @articles = Article.all
+  end
+end

@@ -1,0 +1,3 @@
+class Article < ApplicationRecord
+  has_one_attached :cover
+end
