@@ -21,8 +21,10 @@ NEW_DIRECTORY_MODE = 0o755
 @dataclass
 class MakeDirsResult:
     created: list[str] = field(default_factory=list)
-    # Why the path could not be made: (the path in the way, "symlink" or "file").
+    # What stands in the way: (its path, "symlink" or "file").
     blocked: tuple[str, str] | None = None
+    # A system error: (the path being created or entered, the error).
+    failed: tuple[str, str] | None = None
 
 
 class Applier:
@@ -95,14 +97,14 @@ class Applier:
                     result.blocked = (path, "file")
                     return result
                 if st is None:
-                    result.created.append(path)
                     if self.dry_run:
                         # Everything below is new as well.
                         result.created.extend(
-                            "/".join(names[: d + 1]) for d in range(depth + 1, len(names))
+                            "/".join(names[: d + 1]) for d in range(depth, len(names))
                         )
                         return result
                     os.mkdir(name, NEW_DIRECTORY_MODE, dir_fd=fd)
+                    result.created.append(path)
                 if depth == len(names) - 1:
                     return result
                 nxt = os.open(name, _OPEN_DIR, dir_fd=fd)
@@ -110,7 +112,7 @@ class Applier:
                 fd = nxt
             return result
         except OSError as err:
-            result.blocked = (path, f"error: {err.strerror or err}")
+            result.failed = (path, err.strerror or str(err))
             return result
         finally:
             os.close(fd)

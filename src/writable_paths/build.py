@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from .apply import Applier
 from .cnb import EXIT_ERROR, EXIT_PASS, build_inputs, buildpack_title, write_launch_label
-from .config import load_patterns, read_settings
+from .config import load_patterns, pattern_file_name, read_settings
 from .engine import Pass
 from .errors import UserError
 from .patterns import PatternSet
@@ -32,8 +32,9 @@ def main(buildpack_dir: str, args: Sequence[str]) -> int:
         reporter.error(err)
         return EXIT_ERROR
     if not patterns:
+        name = pattern_file_name(values)[0]
         reporter.step(
-            "No writable paths configured (no .writable-paths file, BP_WRITABLE_PATHS unset): "
+            f"No patterns in {name} or BP_WRITABLE_PATHS (only blank lines and comments): "
             "nothing to do"
         )
         return EXIT_PASS
@@ -57,7 +58,7 @@ def main(buildpack_dir: str, args: Sequence[str]) -> int:
     if summary.unchangeable:
         reporter.error(_unchangeable(summary.unchangeable, os.getuid()))
         return EXIT_ERROR
-    roots = [os.path.join(inputs.app_dir, root) for root in summary.roots]
+    roots = [os.path.join(inputs.app_dir, root) for root in sorted(summary.roots)]
     write_launch_label(inputs.layers_dir, roots)
     reporter.summary(summary, time.monotonic() - started)
     return EXIT_PASS
@@ -81,8 +82,8 @@ def _unchangeable(paths: list[tuple[str, str]], uid: int) -> UserError:
     return UserError(
         f"Cannot make {len(paths):,} selected path(s) writable",
         "The build user (uid "
-        f"{uid}) cannot change these paths, most often because another user owns them:\n"
-        + "\n".join(shown),
+        f"{uid}) cannot change or create these paths, most often because another user owns "
+        "them or the directory they are in:\n" + "\n".join(shown),
         "Make sure the files are owned by the build user (a buildpack running as root or "
         "an archive extracted with its owners can cause this), or remove them from "
         ".writable-paths.",

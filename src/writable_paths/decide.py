@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Union
 
 from .patterns import Pattern, PatternSet, Source
-from .wildmatch import DOUBLESTAR, Segment
+from .wildmatch import DOUBLESTAR, Element, Segment
 
 PARENT_SELECTED = "parent directory selected"
-States = frozenset  # of element positions; len(elements) means "matched"
+States = frozenset  # of element positions; one past the last means "matched"
 Reason = Union[Source, str, None]
 
 
@@ -57,27 +57,41 @@ UNREACHABLE = Context(False, ())
 
 
 class _Automaton:
-    """A pattern's elements as states: position i waits for element i."""
+    """A pattern's element sequences as one automaton: state i waits for element
+    i, and ``final`` (one past the last element) means "matched"."""
 
-    __slots__ = ("elements", "final", "trailing_doublestar")
+    __slots__ = ("elements", "final", "following", "starts")
 
     def __init__(self, pattern: Pattern) -> None:
-        self.elements = pattern.elements
-        self.final = len(self.elements)
-        # A trailing "**" needs one name at least: "logs/**" is what is inside logs.
-        self.trailing_doublestar = self.elements[-1] is DOUBLESTAR
+        elements: list[Element] = []
+        following: list[int] = []  # the state after element i; -1 until final is known
+        starts: list[int] = []
+        for sequence in (pattern.elements, *pattern.alternatives):
+            starts.append(len(elements))
+            elements.extend(sequence)
+            following.extend(range(len(elements) - len(sequence) + 1, len(elements)))
+            following.append(-1)
+        self.elements = tuple(elements)
+        self.final = len(elements)
+        self.following = tuple(self.final if f < 0 else f for f in following)
+        self.starts = tuple(starts)
 
     def closure(self, states: set[int]) -> frozenset[int]:
+        """Add the states a "**" reaches by matching no name (not a trailing one:
+        "logs/**" is what is inside logs, one name at least)."""
         todo = list(states)
         while todo:
             i = todo.pop()
-            if i < self.final - 1 and self.elements[i] is DOUBLESTAR and i + 1 not in states:
-                states.add(i + 1)
-                todo.append(i + 1)
+            if i == self.final or self.elements[i] is not DOUBLESTAR:
+                continue
+            after = self.following[i]
+            if after != self.final and after not in states:
+                states.add(after)
+                todo.append(after)
         return frozenset(states)
 
     def start(self) -> frozenset[int]:
-        return self.closure({0})
+        return self.closure(set(self.starts))
 
     def advance(
         self, states: frozenset[int], name: bytes, through_doublestar: bool = True
@@ -92,10 +106,10 @@ class _Automaton:
             if element is DOUBLESTAR:
                 if through_doublestar:
                     nxt.add(i)
-                    if i == self.final - 1:
+                    if self.following[i] == self.final:
                         nxt.add(self.final)
             elif isinstance(element, Segment) and element.match(name):
-                nxt.add(i + 1)
+                nxt.add(self.following[i])
         return self.closure(nxt) if nxt else frozenset()
 
 

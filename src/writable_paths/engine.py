@@ -135,10 +135,17 @@ class Pass:
                 # A dry run creates nothing, so parents shared by two patterns recur.
                 self.summary.created.extend(p for p in result.created if p not in created)
                 created.update(result.created)
+            wanted = os.fsdecode(b"/".join(names))
+            if result.failed is not None:
+                # A declared directory that does not exist fails the app at run time.
+                self._used.add(index)
+                path, error = result.failed
+                self.summary.unchangeable.append(
+                    (wanted + "/", f"cannot create it ({pattern.source}): '{path}': {error}")
+                )
             if result.blocked is not None:
                 self._used.add(index)
                 path, what = result.blocked
-                wanted = os.fsdecode(b"/".join(names))
                 # A symlink in the way is reported by the walk, with its target.
                 if what == "file":
                     self.summary.warnings.add(
@@ -146,13 +153,6 @@ class Pass:
                         f"{pattern.source}: cannot create directory '{wanted}': '{path}' is a "
                         "file. Remove the file from the app, or drop the trailing '/' from the "
                         "pattern to make the file writable instead.",
-                    )
-                elif what != SYMLINK:
-                    self.summary.warnings.add(
-                        BLOCKED,
-                        f"{pattern.source}: cannot create directory '{wanted}': '{path}' "
-                        f"cannot be entered by the build user ({what.removeprefix('error: ')}). "
-                        "Give the owner read and execute permission on it.",
                     )
 
     def _visit(self, entry: Entry, context: Context) -> Context | None:
@@ -193,9 +193,8 @@ class Pass:
             self._defer_hard_link(entry, target, gid, decision)
         else:
             self._change(entry, target, gid, decision)
-        if is_dir and not decision.selected and not self.strict and inner is not None:
-            # Nothing beneath can be selected and nothing needs tightening.
-            return inner if inner.reachable else None
+        # Even where nothing beneath can be selected (and, outside strict mode, nothing
+        # needs tightening) the walk goes on: hard-link accounting needs every link.
         return inner
 
     def _change(self, entry: Entry, target: int, gid: int | None, decision: Decision) -> None:
@@ -245,10 +244,10 @@ class Pass:
                 target = "?"
             self.summary.warnings.add(SYMLINK, _symlink_message(entry.path, sources[0], target))
 
-    def _unreadable(self, entry: Entry, err: OSError) -> None:
+    def _unreadable(self, path: str, err: OSError) -> None:
         self.summary.warnings.add(
             UNREADABLE,
-            f"'{entry.path}' cannot be read by the build user ({err.strerror or err}); "
+            f"'{path}' cannot be read by the build user ({err.strerror or err}); "
             "its contents were not checked, and exporting the image will fail on it. "
             "Give the owner read and execute permission, or select it in .writable-paths.",
         )

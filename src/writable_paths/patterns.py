@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import PatternError, UserError
-from .wildmatch import DOUBLESTAR, Element, Segment, compile_path, has_wildcard
+from .wildmatch import DOUBLESTAR, Element, Segment, compile_path, compile_pathname, has_wildcard
 
 BOM = b"\xef\xbb\xbf"
 MAX_FILE_BYTES = 1024 * 1024
@@ -43,6 +43,9 @@ class Pattern:
     # For a literal, non-negated directory pattern: the path it names, which
     # the build creates when it is missing (``tmp/pids/``; ``log/`` -> ``log``).
     creates: tuple[bytes, ...] | None = None
+    # Further element sequences that also match, for the rare pattern git reads
+    # as several (``a**/b``: see ``wildmatch.compile_pathname``); usually empty.
+    alternatives: tuple[tuple[Element, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,12 @@ def parse_line(raw: bytes, origin: str, number: int) -> Pattern | None:
     anchored = b"/" in body
     if anchored and body.startswith(b"/"):
         body = body[1:]
-    elements = compile_path(body)
-    if not anchored:
+    alternatives: tuple[tuple[Element, ...], ...] = ()
+    if anchored:
+        elements, *others = compile_pathname(body)
+        alternatives = tuple(others)
+    else:
+        elements = compile_path(body)
         # A slash-free pattern matches a name at any depth; there "**" means "*".
         only = elements[0]
         elements = (DOUBLESTAR, _ANY_NAME if only is DOUBLESTAR else only)
@@ -155,7 +162,7 @@ def parse_line(raw: bytes, origin: str, number: int) -> Pattern | None:
         names = tuple(e.literal for e in elements if isinstance(e, Segment))
         if all(n is not None and n not in (b"", b".") for n in names):
             creates = tuple(n for n in names if n is not None)
-    return Pattern(source, negated, dir_only, elements, creates)
+    return Pattern(source, negated, dir_only, elements, creates, alternatives)
 
 
 def parse_file(data: bytes, origin: str) -> PatternSet:

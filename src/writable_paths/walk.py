@@ -73,8 +73,8 @@ class Walk(Generic[T]):
     """Visits every entry beneath ``root_fd`` once, parents before children.
 
     ``visit(entry, parent_state)`` returns the state to enter a directory with,
-    or None to leave it unvisited. ``on_unreadable(entry, error)`` hears of
-    directories that cannot be opened.
+    or None to leave it unvisited. ``on_unreadable(path, error)`` hears of
+    directories that cannot be opened or searched.
     """
 
     def __init__(
@@ -82,7 +82,7 @@ class Walk(Generic[T]):
         root_fd: int,
         root_state: T,
         visit: Callable[[Entry, T], T | None],
-        on_unreadable: Callable[[Entry, OSError], None],
+        on_unreadable: Callable[[str, OSError], None],
     ) -> None:
         self._root_fd = root_fd
         self._root_state = root_state
@@ -125,6 +125,11 @@ class Walk(Generic[T]):
                     st = item.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue  # removed while we looked
+                except PermissionError as err:
+                    # Listable but not searchable (r without x): nothing in it can be
+                    # looked at, let alone changed.
+                    self._on_unreadable("/".join(directory.names()), err)
+                    break
                 entry = Entry(directory, item.name, st)
                 child_state = self._visit(entry, state)
                 if child_state is not None and stat.S_ISDIR(st.st_mode):
@@ -136,12 +141,12 @@ class Walk(Generic[T]):
         try:
             fd = os.open(entry.name, _OPEN_DIR, dir_fd=entry.dir_fd)
         except OSError as err:
-            self._on_unreadable(entry, err)
+            self._on_unreadable(entry.path, err)
             return None
         st = os.fstat(fd)
         if (st.st_dev, st.st_ino) != (entry.stat.st_dev, entry.stat.st_ino):
             os.close(fd)
-            self._on_unreadable(entry, OSError(0, "replaced while the build ran"))
+            self._on_unreadable(entry.path, OSError(0, "replaced while the build ran"))
             return None
         return Dir(fd, parent, entry.name, (st.st_dev, st.st_ino))
 

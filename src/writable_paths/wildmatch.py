@@ -54,11 +54,19 @@ class _Malformed:
     __slots__ = ()
 
 
+class _EscapedSlash:
+    """``\\/``: separates segments like ``/``, but git's ``**/`` shortcut (``**``
+    matching no name at all) does not apply to ``**\\/``."""
+
+    __slots__ = ()
+
+
 STAR = _Star()
 _MALFORMED = _Malformed()
+_ESCAPED_SLASH = _EscapedSlash()
 # A token is a set of the bytes it matches, a star run, a malformed part,
-# or None for a slash that separates segments.
-_Token = Union["frozenset[int]", _Star, _Malformed, None]
+# or a separator: None for a slash, _ESCAPED_SLASH for a backslash-escaped one.
+_Token = Union["frozenset[int]", _Star, _Malformed, _EscapedSlash, None]
 
 
 class _Tokenizer:
@@ -89,7 +97,7 @@ class _Tokenizer:
                     self.i += 1
                     continue
                 esc = p[self.i + 1]
-                self.tokens.append(None if esc == SLASH else frozenset((esc,)))
+                self.tokens.append(_ESCAPED_SLASH if esc == SLASH else frozenset((esc,)))
                 self.i += 2
                 continue
             if c == 0x3F:  # '?'
@@ -272,26 +280,91 @@ def _is_doublestar(run_tokens: list[_Token], star_len: int) -> bool:
     return len(run_tokens) == 1 and run_tokens[0] is STAR and star_len >= 2
 
 
+_ANY_NAME = _segment([STAR])
+
+
 def compile_path(pattern: bytes) -> tuple[Element, ...]:
     """Split a (leading-slash-free) pattern into matchable elements.
 
     A star run of two or more that fills a whole segment is ``**``; any other
     star run is ``*``. A slash inside ``[...]`` does not split (git keeps it in
-    the class, where it can never match).
+    the class, where it can never match). ``**\\/`` is ``*/**/``: one name at
+    least, since wildmatch lets ``**`` match no name only before a plain ``/``.
     """
     tk = _Tokenizer(pattern)
     tokens = tk.run()
     star_len = {index: n for index, n in tk.star_runs}
     elements: list[Element] = []
     start = 0
-    for end in [*(k for k, t in enumerate(tokens) if t is None), len(tokens)]:
+    separators = [(k, t) for k, t in enumerate(tokens) if t is None or t is _ESCAPED_SLASH]
+    for end, separator in [*separators, (len(tokens), None)]:
         seg_tokens = tokens[start:end]
         if _is_doublestar(seg_tokens, star_len.get(start, 0)):
+            if separator is _ESCAPED_SLASH:
+                elements.append(_ANY_NAME)
             elements.append(DOUBLESTAR)
         else:
             elements.append(_segment(seg_tokens))
         start = end + 1
     return tuple(elements)
+
+
+def simple_length(pattern: bytes) -> int:
+    """git's ``simple_length``: how many bytes precede the first of ``*?[\\``."""
+    for i, c in enumerate(pattern):
+        if c in b"*?[\\":
+            return i
+    return len(pattern)
+
+
+def _after_special_doublestar(rest: bytes) -> bytes | None:
+    """If ``rest`` opens with a star run wildmatch treats as ``**`` (two stars or
+    more, then the end, ``/`` or ``\\/``), what follows the run; else None."""
+    run = len(rest) - len(rest.lstrip(b"*"))
+    after = rest[run:]
+    if run >= 2 and (not after or after.startswith((b"/", b"\\/"))):
+        return after
+    return None
+
+
+def compile_pathname(pattern: bytes) -> tuple[tuple[Element, ...], ...]:
+    """Compile a pattern that contains a slash (leading slash removed) as git's
+    ``match_pathname`` matches it: alternatives, any of which matching is a match.
+
+    Nearly always one alternative, ``compile_path(pattern)``. But match_pathname
+    compares the wildcard-free prefix itself and hands only the rest to
+    wildmatch, which takes a ``**`` at the start of what it is given as a
+    segment-start ``**`` even when the prefix ended inside a name. So for
+    ``a**/b`` (git 2.39, checked with ``git check-ignore`` and ``git ls-files``):
+
+    - ``**`` matches the rest of that name and any names below it: ``a*/**/b``;
+    - and ``**/`` may match nothing at all, gluing ``a`` to ``b``: the name ``ab``.
+
+    ``a**`` at the end is ``a*`` or ``a*/**``; ``a**\\/b`` has no glued form.
+    """
+    k = simple_length(pattern)
+    if k == 0 or pattern[k - 1] == SLASH or _after_special_doublestar(pattern[k:]) is None:
+        return (compile_path(pattern),)
+    prefix, rest = pattern[:k], pattern[k:]
+    alternatives: list[tuple[Element, ...]] = []
+    while True:
+        after = _after_special_doublestar(rest)
+        if after is None:
+            # A plain star (or none) glued to the prefix's last name.
+            alternatives.append(compile_path(prefix + rest))
+            break
+        if not after:
+            alternatives += [compile_path(prefix + b"*"), compile_path(prefix + b"*/**")]
+            break
+        escaped = after[0] == BACKSLASH
+        tail = after[2:] if escaped else after[1:]
+        if escaped or _after_special_doublestar(tail) is None:
+            # (When the tail opens with "**" too, the next round adds the same set.)
+            alternatives.append(compile_path(prefix + b"*/**/" + tail))
+        if escaped:
+            break
+        rest = tail  # the "**/" that matched nothing: the tail continues the name
+    return tuple(alternatives)
 
 
 def has_wildcard(pattern: bytes) -> bool:
