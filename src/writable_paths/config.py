@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
 
 from .errors import UserError
 from .patterns import ENV_ORIGIN, MAX_FILE_BYTES, PatternSet, parse_env, parse_file
+
+TYPE_CHECKING = False  # detect imports this module: no typing at run time
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 DEFAULT_FILE = ".writable-paths"
 FILE_VAR = "BP_WRITABLE_PATHS_FILE"

@@ -17,10 +17,13 @@ Knows nothing of the file system or of chmod.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 from .patterns import Pattern, PatternSet, Source
-from .wildmatch import DOUBLESTAR, Element, Segment
+from .wildmatch import DOUBLESTAR, Segment
+
+if TYPE_CHECKING:
+    from .wildmatch import Element
 
 PARENT_SELECTED = "parent directory selected"
 States = frozenset  # of element positions; one past the last means "matched"
@@ -52,6 +55,9 @@ class Context:
         return bool(self.active)
 
 
+# Shared decisions for the common cases: most entries are decided without matching.
+BY_PARENT = Decision(True, PARENT_SELECTED)
+NO_MATCH = Decision(False, None)
 SELECTED = Context(True, ())
 UNREACHABLE = Context(False, ())
 
@@ -127,9 +133,9 @@ class Decider:
         Returns the decision and, for a directory, the context to enter it with.
         """
         if parent.selected:
-            return Decision(True, PARENT_SELECTED), (SELECTED if is_dir else None)
+            return BY_PARENT, (SELECTED if is_dir else None)
         if not parent.active:
-            return Decision(False, None), (UNREACHABLE if is_dir else None)
+            return NO_MATCH, (UNREACHABLE if is_dir else None)
         decider = -1
         inner: list[tuple[int, frozenset[int]]] = []
         for index, states in parent.active:
@@ -142,7 +148,7 @@ class Decider:
             if is_dir and min(after) < automaton.final:
                 inner.append((index, after))
         if decider < 0:
-            decision = Decision(False, None)
+            decision = NO_MATCH
         else:
             pattern = self.patterns[decider]
             decision = Decision(not pattern.negated, pattern.source, decider, not pattern.negated)

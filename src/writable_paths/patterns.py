@@ -7,10 +7,12 @@ buildpack cannot act on safely, naming the file and line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .errors import PatternError, UserError
-from .wildmatch import DOUBLESTAR, Element, Segment, compile_path, compile_pathname, has_wildcard
+from .wildmatch import DOUBLESTAR, Segment, compile_path, compile_pathname, has_wildcard
+
+TYPE_CHECKING = False  # detect imports this module: no dataclasses or typing at run time
+if TYPE_CHECKING:
+    from .wildmatch import Element
 
 BOM = b"\xef\xbb\xbf"
 MAX_FILE_BYTES = 1024 * 1024
@@ -20,37 +22,63 @@ ENV_ORIGIN = "BP_WRITABLE_PATHS"
 _ANY_NAME = compile_path(b"*")[0]
 
 
-@dataclass(frozen=True)
 class Source:
     """Where a pattern came from, shown as ``origin:line:text`` like ``git check-ignore -v``."""
 
-    origin: str
-    line: int
-    text: str
+    __slots__ = ("line", "origin", "text")
+
+    def __init__(self, origin: str, line: int, text: str) -> None:
+        self.origin = origin
+        self.line = line
+        self.text = text
 
     def __str__(self) -> str:
         return f"{self.origin}:{self.line}:{self.text}"
 
+    def __repr__(self) -> str:
+        return f"Source({str(self)!r})"
 
-@dataclass(frozen=True)
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Source) and str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
 class Pattern:
     """One gitignore pattern, compiled to elements anchored at the app root."""
 
-    source: Source
-    negated: bool
-    dir_only: bool
-    elements: tuple[Element, ...]
-    # For a literal, non-negated directory pattern: the path it names, which
-    # the build creates when it is missing (``tmp/pids/``; ``log/`` -> ``log``).
-    creates: tuple[bytes, ...] | None = None
-    # Further element sequences that also match, for the rare pattern git reads
-    # as several (``a**/b``: see ``wildmatch.compile_pathname``); usually empty.
-    alternatives: tuple[tuple[Element, ...], ...] = ()
+    __slots__ = ("alternatives", "creates", "dir_only", "elements", "negated", "source")
+
+    def __init__(
+        self,
+        source: Source,
+        negated: bool,
+        dir_only: bool,
+        elements: tuple[Element, ...],
+        creates: tuple[bytes, ...] | None = None,
+        alternatives: tuple[tuple[Element, ...], ...] = (),
+    ) -> None:
+        self.source = source
+        self.negated = negated
+        self.dir_only = dir_only
+        self.elements = elements
+        # For a literal, non-negated directory pattern: the path it names, which
+        # the build creates when it is missing (``tmp/pids/``; ``log/`` -> ``log``).
+        self.creates = creates
+        # Further element sequences that also match, for the rare pattern git reads
+        # as several (``a**/b``: see ``wildmatch.compile_pathname``); usually empty.
+        self.alternatives = alternatives
+
+    def __repr__(self) -> str:
+        return f"Pattern({self.source})"
 
 
-@dataclass(frozen=True)
 class PatternSet:
-    patterns: tuple[Pattern, ...]
+    __slots__ = ("patterns",)
+
+    def __init__(self, patterns: tuple[Pattern, ...]) -> None:
+        self.patterns = patterns
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
