@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test lint format clean integration-pack
+.PHONY: install demo test lint format clean integration-pack bench
 
 install: ## set everything up on a fresh machine
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: ## run every test; fails when none ran
 
 integration-pack: ## real pack builds (needs pack and a Docker daemon; skipped without them)
 	$(BIN)/python -m pytest integration -m pack
+
+bench: ## benchmarks against chgrp/chmod -R and find (SIZES=10k,100k,1m RUNS=3)
+	$(BIN)/python benchmarks/bench.py --sizes $(or $(SIZES),10k,100k) --runs $(or $(RUNS),3)
 
 lint: ## ruff and mypy --strict
 	$(BIN)/ruff check src tests integration package benchmarks

@@ -159,7 +159,8 @@ class Pass:
         st = entry.stat
         mode = st.st_mode
         is_dir = stat.S_ISDIR(mode)
-        name = os.fsencode(entry.name)
+        # Names are matched as bytes, like git; most entries need no matching at all.
+        name = os.fsencode(entry.name) if context.active else b""
         decision, inner = self.decider.decide(context, name, is_dir)
         if decision.pattern_index is not None:
             self._used.add(decision.pattern_index)
