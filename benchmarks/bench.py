@@ -76,10 +76,13 @@ def make_tree(root: Path, entries: int) -> None:
             made += 1
 
 
-def copy_tree(source: Path, target: Path) -> None:
-    if target.exists():
-        subprocess.run(["rm", "-rf", str(target)], check=True)
-    subprocess.run(["cp", "-a", str(source), str(target)], check=True)
+def reset_tree(tree: Path) -> None:
+    """Put a tree back as make_tree left it (files 0644, directories 0755, no
+    setgid), in place: copying 100k entries with cp -a took 40 s here, a reset
+    with GNU chmod under a second. The group is the process's own throughout."""
+    subprocess.run(["chmod", "-R", "a-st,u=rwX,go=rX", str(tree)], check=True)
+    for extra in (tree / ".writable-paths",):
+        extra.unlink(missing_ok=True)
 
 
 def build_env(python: str, platform_dir: Path) -> dict[str, str]:
@@ -114,11 +117,10 @@ class Bench:
     def buildpack(self, master: Path, patterns: str | None) -> tuple[float, int]:
         times, rss = [], 0
         for _ in range(self.runs):
-            app = self.work / "app"
-            copy_tree(master, app)
+            reset_tree(master)
             if patterns is not None:
-                (app / ".writable-paths").write_text(patterns)
-            m = run([str(REPO / "bin/build")], cwd=app, env=self.env)
+                (master / ".writable-paths").write_text(patterns)
+            m = run([str(REPO / "bin/build")], cwd=master, env=self.env)
             times.append(m.seconds)
             rss = max(rss, m.max_rss_kib)
         return median(times), rss
@@ -126,9 +128,8 @@ class Bench:
     def baseline(self, master: Path, command: list[str]) -> float:
         times = []
         for _ in range(self.runs):
-            app = self.work / "app"
-            copy_tree(master, app)
-            cmd = [part.replace("DIR", str(app)) for part in command]
+            reset_tree(master)
+            cmd = [part.replace("DIR", str(master)) for part in command]
             times.append(run(cmd).seconds)
         return median(times)
 
