@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -39,19 +38,26 @@ class Measure:
 
 
 def run(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Measure:
-    """Run ``command`` and return its wall time and peak RSS (of the process tree's
-    largest process, as the kernel reports for waited-for children)."""
+    """Run ``command`` and return its wall time and peak RSS.
+
+    The RSS comes from GNU time, which forks the command from a small process: a
+    child forked from this (large) Python process would report our RSS as its own.
+    """
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "maxrss=%M", *command],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
     )
-    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}): {stderr}")
-    return Measure(elapsed, usage.ru_maxrss)
+        raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}): {proc.stderr}")
+    last = proc.stderr.strip().splitlines()[-1]
+    return Measure(elapsed, int(last.removeprefix("maxrss=")))
 
 
 def make_tree(root: Path, entries: int) -> None:
@@ -228,5 +234,4 @@ def report(bench: Bench, sizes: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE))
     sys.exit(main())
