@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test lint format clean integration-pack bench
+.PHONY: install demo test lint format clean integration-pack integration-package bench
 
 install: ## set everything up on a fresh machine
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: ## run the buildpack on the bundled sample app
 
 test: ## run every test; fails when none ran
 	$(BIN)/python -m pytest
+
+integration-package: package ## the integration scenarios against the packaged archive
+	WP_BUILDPACK_ARCHIVE=build/writable-paths-$$(sed -n 's/^ *version = "\(.*\)"/\1/p' buildpack.toml | head -n1).tgz \
+	  $(BIN)/python -m pytest integration -q
 
 integration-pack: ## real pack builds (needs pack and a Docker daemon; skipped without them)
 	$(BIN)/python -m pytest integration -m pack

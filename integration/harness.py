@@ -57,6 +57,9 @@ BP_ID = "community/writable-paths"
 BP_DIR_NAME = BP_ID.replace("/", "_")
 BP_VERSION = str(toml.load(REPO / "buildpack.toml")["buildpack"]["version"])
 BUILDPACK_PARTS = ("buildpack.toml", "bin", "src", "vendor")
+# Run the scenarios against a packaged buildpack (`make integration-package`)
+# instead of the checkout.
+ARCHIVE = os.environ.get("WP_BUILDPACK_ARCHIVE") or None
 
 # tar mtime the lifecycle's NormalizingTarWriter gives every entry: 1980-01-01T00:00:01Z.
 NORMALIZED_MTIME = 315532801
@@ -502,13 +505,17 @@ def _mkdir(path: Path, owner: User | None = None, mode: int = 0o755) -> Path:
 def copy_buildpack(target: Path) -> None:
     """The buildpack as the builder image holds it: owned by root, world-readable."""
     target.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for part in BUILDPACK_PARTS:
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, target / part, symlinks=True, ignore=ignore)
-        else:
-            shutil.copy2(src, target / part)
+    if ARCHIVE is not None:
+        with tarfile.open(ARCHIVE) as archive:
+            archive.extractall(target, filter="tar")
+    else:
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+        for part in BUILDPACK_PARTS:
+            src = REPO / part
+            if src.is_dir():
+                shutil.copytree(src, target / part, symlinks=True, ignore=ignore)
+            else:
+                shutil.copy2(src, target / part)
     for dirpath, _dirnames, filenames in os.walk(target):
         os.chmod(dirpath, 0o755)
         for name in filenames:
@@ -566,6 +573,8 @@ def build_path() -> str:
     tests put first when the standard ``python3`` cannot load the checkout's vendored
     ``pydantic_core`` (``make install`` vendors it for the venv's CPython only; the
     packaged buildpack carries one per CPython)."""
+    if ARCHIVE is not None:
+        return DEFAULT_PATH  # the package carries pydantic-core for CPython 3.9 to 3.14
     vendored = [p.name for p in (REPO / "vendor").glob("pydantic_core/_pydantic_core.*.so")]
     for directory in DEFAULT_PATH.split(":"):
         candidate = os.path.join(directory, "python3")
