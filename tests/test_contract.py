@@ -396,3 +396,19 @@ def test_build_explains_dependencies_that_do_not_fit_the_python(tmp_path: Path) 
         assert not (app / "log").exists()
     finally:
         shutil.rmtree(root)
+
+
+def test_build_output_escapes_control_characters_and_undecodable_bytes(cnb: Platform) -> None:
+    cnb.write(".writable-paths", "up/\n")
+    cnb.write("up/new\nline", "", 0o644)
+    raw = os.path.join(os.fsencode(cnb.app), b"up", b"caf\xe9")
+    with open(raw, "wb"):
+        pass
+    os.chmod(raw, 0o644)
+    cnb.own(Path(os.fsdecode(raw)))
+    cnb.env("BP_LOG_LEVEL", "DEBUG")
+    result = cnb.run("build", extra_env={"LANG": "C.UTF-8"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "up/new\\x0aline: -rw-r--r-- -> -rw-rw-r--" in result.stdout
+    assert "up/caf\\xe9: -rw-r--r-- -> -rw-rw-r--" in result.stdout
+    assert_no_traceback(result)

@@ -294,3 +294,13 @@ def test_invalid_utf8_names_are_handled(tmp_path: Path) -> None:
     os.chmod(raw, 0o644)
     run(app, "up/caf?\n")
     assert stat.S_IMODE(os.lstat(raw).st_mode) == 0o664
+
+
+def test_printable_escapes_what_would_break_a_line() -> None:
+    from writable_paths.errors import printable
+
+    assert printable("log/app.log") == "log/app.log"
+    assert printable("new\nline") == "new\\x0aline"
+    assert printable("caf\udce9") == "caf\\xe9"
+    assert printable("café") == "café"
+    assert printable("a\nb", keep_newlines=True) == "a\nb"

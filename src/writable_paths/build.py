@@ -10,7 +10,7 @@ from .apply import Applier
 from .cnb import EXIT_ERROR, EXIT_PASS, build_inputs, buildpack_title, write_launch_label
 from .config import load_patterns, pattern_file_name, read_settings
 from .engine import Pass
-from .errors import UserError
+from .errors import UserError, printable
 from .patterns import PatternSet
 from .report import Reporter
 from .settings import Settings
@@ -76,7 +76,7 @@ def _describe(reporter: Reporter, patterns: PatternSet, settings: Settings) -> N
 
 
 def _unchangeable(paths: list[tuple[str, str]], uid: int) -> UserError:
-    shown = [f"  {path}: {reason}" for path, reason in paths[:UNCHANGEABLE_SHOWN]]
+    shown = [f"  {printable(path)}: {reason}" for path, reason in paths[:UNCHANGEABLE_SHOWN]]
     if len(paths) > UNCHANGEABLE_SHOWN:
         shown.append(f"  ... and {len(paths) - UNCHANGEABLE_SHOWN:,} more")
     return UserError(

@@ -25,7 +25,7 @@ from .apply import Applier
 from .config import DEFAULT_FILE, load_patterns, pattern_file_name, read_settings
 from .decide import PARENT_SELECTED, Context, Decider, Decision
 from .engine import Change, Pass, Summary
-from .errors import UserError
+from .errors import UserError, printable
 from .patterns import PatternSet, Source
 from .report import Reporter
 from .settings import Settings
@@ -207,15 +207,16 @@ def preview(config: Config, every: bool) -> Preview:
 
 
 def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(printable(text, keep_newlines=True) + "\n")
 
 
 def _error(err: UserError) -> None:
-    sys.stderr.write(f"ERROR: {err.render()}\n")
+    sys.stderr.write(f"ERROR: {printable(err.render(), keep_newlines=True)}\n")
 
 
 def _json(data: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    # ASCII escapes keep names that are not UTF-8 (lone surrogates) printable.
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
 def _error_json(err: UserError) -> dict[str, str]:

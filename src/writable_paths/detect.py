@@ -12,7 +12,7 @@ import sys
 
 from .cnb import EXIT_ERROR, EXIT_PASS, detect_inputs
 from .config import load_patterns, read_settings
-from .errors import UserError
+from .errors import UserError, printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ def main(buildpack_dir: str, args: Sequence[str]) -> int:
         values = read_settings(os.environ, inputs.platform_dir)
         patterns = load_patterns(inputs.app_dir, values)
     except UserError as err:
-        sys.stderr.write(f"ERROR: {err.render()}\n")
+        sys.stderr.write(f"ERROR: {printable(err.render(), keep_newlines=True)}\n")
         return EXIT_ERROR
     print(f"writable-paths: {len(patterns)} pattern(s) configured")
     return EXIT_PASS

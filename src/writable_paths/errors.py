@@ -35,3 +35,20 @@ class PatternError(UserError):
         super().__init__(f"Invalid pattern at {origin}:{line}", problem, hint)
         self.origin = origin
         self.line = line
+
+
+def printable(text: str, keep_newlines: bool = False) -> str:
+    """``text`` safe to print on one line: control characters, and the bytes of a
+    name that is not UTF-8, become ``\\xNN`` (a file name may hold any of them)."""
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif (code < 0x20 or code == 0x7F) and not (keep_newlines and char == "\n"):
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(char)
+    return "".join(out)

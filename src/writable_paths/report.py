@@ -6,7 +6,7 @@ import sys
 from typing import TextIO
 
 from .engine import WARNINGS_SHOWN, Change, Summary, Warnings
-from .errors import UserError
+from .errors import UserError, printable
 from .modes import permission_string
 
 _WARNING_HEADINGS = {
@@ -26,7 +26,7 @@ class Reporter:
         self.debug_enabled = debug
 
     def _line(self, indent: int, text: str) -> None:
-        self.out.write("  " * indent + text + "\n")
+        self.out.write("  " * indent + printable(text) + "\n")
 
     def title(self, title: str) -> None:
         self._line(0, title)
@@ -78,7 +78,7 @@ class Reporter:
 
     def error(self, error: UserError) -> None:
         err = sys.stderr if self.out is sys.stdout else self.out
-        err.write(f"ERROR: {error.render()}\n")
+        err.write(f"ERROR: {printable(error.render(), keep_newlines=True)}\n")
 
 
 def _count(n: int, one: str, many: str) -> str:
