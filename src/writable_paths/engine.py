@@ -192,7 +192,7 @@ class Pass:
         target = stat.S_IMODE(target)
         if stat.S_ISREG(mode) and st.st_nlink > 1:
             self._defer_hard_link(entry, target, gid, decision)
-        else:
+        elif target != stat.S_IMODE(mode) or (gid is not None and gid != st.st_gid):
             self._change(entry, target, gid, decision)
         # Even where nothing beneath can be selected (and, outside strict mode, nothing
         # needs tightening) the walk goes on: hard-link accounting needs every link.
