@@ -41,15 +41,20 @@ if [ -e .writable-paths ] || [ -L .writable-paths ]; then wp_configured=true; fi
 wp_read BP_WRITABLE_PATHS
 case $wp_value in *[!\ \	:]*) wp_configured=true ;; esac
 
-wp_version=unknown
-while IFS= read -r wp_line; do
-  case $wp_line in
-    *"version = "*) wp_line=${wp_line#*\"}; wp_version=${wp_line%%\"*}; break ;;
-  esac
-done < "$wp_bp_dir/buildpack.toml"
+# wp_read_version: sets wp_version from buildpack.toml, for the title line that
+# the shell prints itself (only build does, and only without Python).
+wp_read_version() {
+  wp_version=unknown
+  while IFS= read -r wp_line; do
+    case $wp_line in
+      *"version = "*) wp_line=${wp_line#*\"}; wp_version=${wp_line%%\"*}; break ;;
+    esac
+  done < "$wp_bp_dir/buildpack.toml"
+}
 
 if [ "$wp_configured" = false ]; then
   if [ "$wp_phase" = build ]; then
+    wp_read_version
     echo "Writable Paths Buildpack $wp_version"
     echo "  No writable paths configured (no .writable-paths file, BP_WRITABLE_PATHS unset): nothing to do"
   fi
@@ -106,6 +111,7 @@ if [ -z "$wp_python" ]; then
     echo "writable-paths: no python3 >= 3.9 on PATH; asking for cpython in the build plan"
     exit 0
   fi
+  wp_read_version
   {
     echo "Writable Paths Buildpack $wp_version"
     echo "ERROR: No Python 3.9 or newer found to apply the writable paths"
