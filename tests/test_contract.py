@@ -13,89 +13,14 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import tomllib
+from lifecycle import Platform, platform
 from support import BUILD_GID, BUILD_UID, REPO, needs_root
 
-AS_ROOT = os.geteuid() == 0
-UID = BUILD_UID if AS_ROOT else os.getuid()
-GID = BUILD_GID if AS_ROOT else os.getgid()
 PYTHON_DIR = str(Path(sys.executable).resolve().parent)
-SETPRIV = shutil.which("setpriv") or "setpriv"
-
-
-@dataclass
-class Platform:
-    root: Path
-    buildpack: Path
-    app: Path
-    platform: Path
-    layers: Path
-    plan: Path
-
-    def env(self, name: str, value: str) -> None:
-        (self.platform / "env" / name).write_text(value)
-
-    def write(self, path: str, text: str = "", mode: int = 0o644) -> Path:
-        target = self.app / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-        os.chmod(target, mode)
-        self.own(target.parent, target)
-        return target
-
-    def mkdir(self, path: str, mode: int = 0o755) -> Path:
-        target = self.app / path
-        target.mkdir(parents=True, exist_ok=True)
-        os.chmod(target, mode)
-        self.own(target)
-        return target
-
-    def own(self, *paths: Path) -> None:
-        if AS_ROOT:
-            for path in paths:
-                os.chown(path, UID, GID, follow_symlinks=False)
-
-    def run(
-        self,
-        phase: str,
-        *,
-        path: str | None = None,
-        positional_only: bool = False,
-        extra_env: dict[str, str] | None = None,
-    ) -> subprocess.CompletedProcess[str]:
-        env = {
-            "PATH": path if path is not None else f"{PYTHON_DIR}:/usr/bin:/bin",
-            "HOME": str(self.root),
-        }
-        bp_layers = self.layers / "community_writable-paths"
-        if phase == "detect":
-            args = [str(self.platform), str(self.plan)]
-            cnb = {
-                "CNB_BUILDPACK_DIR": str(self.buildpack),
-                "CNB_PLATFORM_DIR": str(self.platform),
-                "CNB_BUILD_PLAN_PATH": str(self.plan),
-            }
-        else:
-            args = [str(bp_layers), str(self.platform), str(self.plan)]
-            cnb = {
-                "CNB_BUILDPACK_DIR": str(self.buildpack),
-                "CNB_LAYERS_DIR": str(bp_layers),
-                "CNB_PLATFORM_DIR": str(self.platform),
-                "CNB_BP_PLAN_PATH": str(self.plan),
-            }
-        if not positional_only:
-            env.update(cnb)
-        env.update(extra_env or {})
-        command = [str(self.buildpack / "bin" / phase), *args]
-        if AS_ROOT:
-            command = [SETPRIV, f"--reuid={UID}", f"--regid={GID}", "--clear-groups", *command]
-        return subprocess.run(
-            command, cwd=self.app, env=env, capture_output=True, text=True, timeout=60, check=False
-        )
 
 
 def _copy_buildpack(target: Path) -> None:
@@ -121,29 +46,8 @@ def buildpack_copy() -> Iterator[Path]:
 
 @pytest.fixture
 def cnb(buildpack_copy: Path) -> Iterator[Platform]:
-    root = Path(tempfile.mkdtemp(prefix="wp-cnb-"))
-    os.chmod(root, 0o755)
-    platform = Platform(
-        root,
-        buildpack_copy,
-        root / "workspace",
-        root / "platform",
-        root / "layers",
-        root / "plan.toml",
-    )
-    for d in (
-        platform.app,
-        platform.platform / "env",
-        platform.layers / "community_writable-paths",
-    ):
-        d.mkdir(parents=True)
-    platform.plan.write_text("")
-    platform.own(
-        platform.app, platform.layers, platform.layers / "community_writable-paths", platform.plan
-    )
-    os.chmod(platform.app, 0o777)  # as pack creates /workspace
-    yield platform
-    shutil.rmtree(root)
+    with platform(buildpack_copy, f"{PYTHON_DIR}:/usr/bin:/bin") as sandbox:
+        yield sandbox
 
 
 def mode(path: Path) -> int:
@@ -224,7 +128,7 @@ def test_build_without_configuration_changes_nothing(cnb: Platform) -> None:
     assert {p: (s.st_mode, s.st_uid, s.st_gid) for p, s in before.items()} == {
         p: (s.st_mode, s.st_uid, s.st_gid) for p, s in after.items()
     }
-    assert not (cnb.layers / "community_writable-paths" / "launch.toml").exists()
+    assert not (cnb.bp_layers / "launch.toml").exists()
 
 
 @needs_root
@@ -242,7 +146,7 @@ def test_build_makes_declared_paths_group_writable_as_the_build_user(cnb: Platfo
     assert os.stat(cnb.app / "tmp/pids").st_gid == BUILD_GID
     assert mode(cnb.app / "config/routes.rb") == 0o644
     assert mode(cnb.app) == 0o755
-    launch = tomllib.loads((cnb.layers / "community_writable-paths" / "launch.toml").read_text())
+    launch = tomllib.loads((cnb.bp_layers / "launch.toml").read_text())
     label = launch["labels"][0]
     assert label["key"] == "writable-paths"
     assert label["value"] == f'["{cnb.app}/log", "{cnb.app}/tmp/pids"]'
@@ -343,7 +247,7 @@ def test_build_accepts_positional_arguments_only(cnb: Platform) -> None:
     cnb.write(".writable-paths", "log/\n")
     result = cnb.run("build", positional_only=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (cnb.layers / "community_writable-paths" / "launch.toml").exists()
+    assert (cnb.bp_layers / "launch.toml").exists()
 
 
 def test_build_twice_gives_the_same_result(cnb: Platform) -> None:

@@ -20,11 +20,11 @@ import tempfile
 import urllib.request
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import tomllib
+from lifecycle import BP_LAYER, GID, Platform, platform
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD_SCRIPT = REPO / "package" / "build.py"
@@ -39,11 +39,6 @@ PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
 MACHINES = {"amd64": ("x86_64", 62), "arm64": ("aarch64", 183)}
 
 DEBIAN_PYTHON = Path("/usr/bin/python3")
-AS_ROOT = os.geteuid() == 0
-UID = 1001 if AS_ROOT else os.getuid()  # Paketo Jammy's build user
-GID = 1000 if AS_ROOT else os.getgid()
-SETPRIV = shutil.which("setpriv") or "setpriv"
-BP_LAYER = "community_writable-paths"
 
 
 def _pypi_reachable() -> bool:
@@ -129,85 +124,11 @@ def unpacked(archive: Path, workdir: Path) -> Path:
     return target
 
 
-@dataclass
-class Lifecycle:
-    """One app build: its directories, and the phases run as the lifecycle runs them."""
-
-    root: Path
-    buildpack: Path
-
-    @property
-    def app(self) -> Path:
-        return self.root / "workspace"
-
-    @property
-    def platform(self) -> Path:
-        return self.root / "platform"
-
-    @property
-    def layers(self) -> Path:
-        return self.root / "layers" / BP_LAYER
-
-    @property
-    def plan(self) -> Path:
-        return self.root / "plan.toml"
-
-    def write(self, path: str, text: str = "", mode: int = 0o644) -> Path:
-        target = self.app / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-        os.chmod(target, mode)
-        self.own(target.parent, target)
-        return target
-
-    def own(self, *paths: Path) -> None:
-        if AS_ROOT:
-            for path in paths:
-                os.chown(path, UID, GID, follow_symlinks=False)
-
-    def env(self, name: str, value: str) -> None:
-        (self.platform / "env" / name).write_text(value)
-
-    def run(
-        self, phase: str, path: str = "/usr/bin:/bin", *, positional_only: bool = False
-    ) -> subprocess.CompletedProcess[str]:
-        """bin/<phase> with PATH and the CNB variables only, as the build user."""
-        env = {
-            "PATH": path,
-            "CNB_BUILDPACK_DIR": str(self.buildpack),
-            "CNB_PLATFORM_DIR": str(self.platform),
-            "CNB_TARGET_OS": "linux",
-            "CNB_TARGET_ARCH": "amd64",
-        }
-        if phase == "detect":
-            env["CNB_BUILD_PLAN_PATH"] = str(self.plan)
-            args = [str(self.platform), str(self.plan)]
-        else:
-            env["CNB_LAYERS_DIR"] = str(self.layers)
-            env["CNB_BP_PLAN_PATH"] = str(self.plan)
-            args = [str(self.layers), str(self.platform), str(self.plan)]
-        if positional_only:
-            env = {"PATH": path}
-        command = [str(self.buildpack / "bin" / phase), *args]
-        if AS_ROOT:
-            command = [SETPRIV, f"--reuid={UID}", f"--regid={GID}", "--clear-groups", *command]
-        return subprocess.run(
-            command, cwd=self.app, env=env, capture_output=True, text=True, timeout=60, check=False
-        )
-
-
 @pytest.fixture
-def cnb(unpacked: Path) -> Iterator[Lifecycle]:
-    root = Path(tempfile.mkdtemp(prefix="wp-package-cnb-"))
-    os.chmod(root, 0o755)
-    lifecycle = Lifecycle(root, unpacked)
-    for d in (lifecycle.app, lifecycle.platform / "env", lifecycle.layers):
-        d.mkdir(parents=True)
-    lifecycle.plan.write_text("")
-    lifecycle.own(lifecycle.app, lifecycle.layers.parent, lifecycle.layers, lifecycle.plan)
-    os.chmod(lifecycle.app, 0o777)  # as pack creates /workspace
-    yield lifecycle
-    shutil.rmtree(root)
+def cnb(unpacked: Path) -> Iterator[Platform]:
+    # Debian's python3 and nothing else: none of our dependencies are installed.
+    with platform(unpacked, "/usr/bin:/bin") as sandbox:
+        yield sandbox
 
 
 @pytest.fixture
@@ -390,7 +311,7 @@ def test_debian_python_has_none_of_our_dependencies() -> None:
         assert probe.returncode != 0, f"{DEBIAN_PYTHON} can import {module} by itself"
 
 
-def test_packaged_detect_and_build_run_on_debian_python(cnb: Lifecycle) -> None:
+def test_packaged_detect_and_build_run_on_debian_python(cnb: Platform) -> None:
     _debian_python()
     cnb.write(".writable-paths", "log/\n")
     cnb.write("log/production.log", "", 0o644)
@@ -409,11 +330,11 @@ def test_packaged_detect_and_build_run_on_debian_python(cnb: Lifecycle) -> None:
     assert mode(cnb.app / "config/routes.rb") == 0o644
     assert mode(cnb.app) == 0o755
     assert os.stat(cnb.app / "log").st_gid == GID
-    launch = tomllib.loads((cnb.layers / "launch.toml").read_text())
+    launch = tomllib.loads((cnb.bp_layers / "launch.toml").read_text())
     assert launch["labels"] == [{"key": "writable-paths", "value": f'["{cnb.app}/log"]'}]
 
 
-def test_packaged_detect_reports_an_invalid_pattern_on_debian_python(cnb: Lifecycle) -> None:
+def test_packaged_detect_reports_an_invalid_pattern_on_debian_python(cnb: Platform) -> None:
     _debian_python()
     cnb.write(".writable-paths", "log/\n../etc/\n")
     result = cnb.run("detect")
@@ -422,7 +343,7 @@ def test_packaged_detect_reports_an_invalid_pattern_on_debian_python(cnb: Lifecy
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_packaged_build_reads_platform_env_files_on_debian_python(cnb: Lifecycle) -> None:
+def test_packaged_build_reads_platform_env_files_on_debian_python(cnb: Platform) -> None:
     _debian_python()
     cnb.env("BP_WRITABLE_PATHS", "uploads/")
     cnb.env("BP_WRITABLE_PATHS_STRICT", "false")
@@ -433,16 +354,16 @@ def test_packaged_build_reads_platform_env_files_on_debian_python(cnb: Lifecycle
     assert mode(cnb.app / "config/app.rb") == 0o666
 
 
-def test_packaged_build_accepts_positional_arguments_only(cnb: Lifecycle) -> None:
+def test_packaged_build_accepts_positional_arguments_only(cnb: Platform) -> None:
     _debian_python()
     cnb.write(".writable-paths", "log/\n")
     result = cnb.run("build", positional_only=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert mode(cnb.app / "log") == 0o2775
-    assert (cnb.layers / "launch.toml").exists()
+    assert (cnb.bp_layers / "launch.toml").exists()
 
 
-def test_packaged_detect_without_python_asks_for_cpython(cnb: Lifecycle, no_python: str) -> None:
+def test_packaged_detect_without_python_asks_for_cpython(cnb: Platform, no_python: str) -> None:
     cnb.write(".writable-paths", "log/\n")
     result = cnb.run("detect", path=no_python)
     assert result.returncode == 0, result.stderr
@@ -452,7 +373,7 @@ def test_packaged_detect_without_python_asks_for_cpython(cnb: Lifecycle, no_pyth
 
 
 def test_packaged_build_without_python_or_patterns_does_nothing(
-    cnb: Lifecycle, no_python: str
+    cnb: Platform, no_python: str
 ) -> None:
     cnb.write("config/app.rb", "", 0o666)
     result = cnb.run("build", path=no_python)
@@ -463,7 +384,7 @@ def test_packaged_build_without_python_or_patterns_does_nothing(
 
 
 def test_packaged_build_without_python_but_with_patterns_says_what_to_do(
-    cnb: Lifecycle, no_python: str
+    cnb: Platform, no_python: str
 ) -> None:
     cnb.write(".writable-paths", "log/\n")
     result = cnb.run("build", path=no_python)
