@@ -226,8 +226,13 @@ def selected_file(mode: int) -> int:
 _NEW_DIR_MODES = (0o755, 0o2755, 0o2775)
 
 
-def allowed_changes(before: Snapshot, after: Snapshot, gid: int = BUILD_GID) -> list[str]:
+def allowed_changes(
+    before: Snapshot, after: Snapshot, gid: int = BUILD_GID, interrupted: bool = False
+) -> list[str]:
     """What changed outside the rules, as readable lines (empty: all is well).
+
+    With ``interrupted`` (a build killed part way) a selected path may also have
+    its group changed but not yet its mode: the build sets the group first.
 
     Outside ``app`` and this buildpack's layers dir nothing may change. Inside
     ``app`` nothing is removed and no content, owner, type or link target
@@ -270,7 +275,10 @@ def allowed_changes(before: Snapshot, after: Snapshot, gid: int = BUILD_GID) -> 
             allowed_modes = {old.mode, tightened(old.mode), selected}
         if new.mode not in allowed_modes:
             problems.append(f"mode outside the rules: {path!r}: {old} => {new}")
-        if new.gid != old.gid and (new.gid != gid or new.mode != selected or path == app):
+        half_done = interrupted and new.mode == old.mode
+        if new.gid != old.gid and (
+            new.gid != gid or (new.mode != selected and not half_done) or path == app
+        ):
             problems.append(f"group changed outside the rules: {path!r}: {old} => {new}")
     return problems
 
