@@ -17,13 +17,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from support import BUILD_GID, BUILD_UID
+from support import BUILD_GID, BUILD_UID, REPO
 
 AS_ROOT = os.geteuid() == 0
 UID = BUILD_UID if AS_ROOT else os.getuid()
 GID = BUILD_GID if AS_ROOT else os.getgid()
 SETPRIV = shutil.which("setpriv") or "setpriv"
 BP_LAYER = "community_writable-paths"
+
+
+def copy_buildpack(target: Path) -> None:
+    """The checkout's buildpack directory (buildpack.toml, bin, src, vendor) at
+    ``target``, as a builder would hold it."""
+    target.mkdir(parents=True)
+    shutil.copy2(REPO / "buildpack.toml", target / "buildpack.toml")
+    for part in ("bin", "src", "vendor"):
+        shutil.copytree(
+            REPO / part,
+            target / part,
+            symlinks=True,
+            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+        )
 
 
 class Platform:

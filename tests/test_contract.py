@@ -17,29 +17,17 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from lifecycle import Platform, platform
-from support import BUILD_GID, BUILD_UID, REPO, needs_root
+from lifecycle import Platform, copy_buildpack, platform
+from support import BUILD_GID, BUILD_UID, needs_root
 
 PYTHON_DIR = str(Path(sys.executable).resolve().parent)
-
-
-def _copy_buildpack(target: Path) -> None:
-    target.mkdir(parents=True)
-    shutil.copy2(REPO / "buildpack.toml", target / "buildpack.toml")
-    for part in ("bin", "src", "vendor"):
-        shutil.copytree(
-            REPO / part,
-            target / part,
-            symlinks=True,
-            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-        )
 
 
 @pytest.fixture(scope="session")
 def buildpack_copy() -> Iterator[Path]:
     root = Path(tempfile.mkdtemp(prefix="wp-bp-"))
     os.chmod(root, 0o755)
-    _copy_buildpack(root / "community_writable-paths" / "0.1.0")
+    copy_buildpack(root / "community_writable-paths" / "0.1.0")
     yield root / "community_writable-paths" / "0.1.0"
     shutil.rmtree(root)
 
@@ -273,7 +261,7 @@ def test_build_explains_dependencies_that_do_not_fit_the_python(tmp_path: Path) 
     try:
         os.chmod(root, 0o755)
         bp = root / "bp"
-        _copy_buildpack(bp)
+        copy_buildpack(bp)
         shutil.rmtree(bp / "vendor" / "pydantic_core")
         app = root / "app"
         app.mkdir()

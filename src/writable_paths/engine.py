@@ -103,6 +103,7 @@ class Pass:
         self.on_decision = on_decision
         self.summary = Summary()
         self._used: set[int] = set()
+        self._index = {id(pattern): i for i, pattern in enumerate(patterns.patterns)}
         self._linked: dict[tuple[int, int], _Linked] = {}
 
     def run(self, app_dir: str) -> Summary:
@@ -235,9 +236,7 @@ class Pass:
         sources = [str(p.source) for p in reaching]
         if decision.root and decision.reason is not None:
             sources.insert(0, str(decision.reason))
-        for index, pattern in enumerate(self.patterns.patterns):
-            if pattern in reaching:
-                self._used.add(index)
+        self._used.update(self._index[id(pattern)] for pattern in reaching)
         if sources:
             try:
                 target = os.readlink(entry.name, dir_fd=entry.dir_fd)

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Union
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from lifecycle import copy_buildpack
 from support import BUILD_GID, BUILD_UID, REPO, needs_root
 
 __all__ = [
@@ -318,15 +319,7 @@ def pristine_buildpack() -> Path:
     root = Path(tempfile.mkdtemp(prefix="wp-safety-bp-", dir=BASE))
     os.chmod(root, 0o755)
     target = root / "buildpack"
-    target.mkdir()
-    shutil.copy2(REPO / "buildpack.toml", target / "buildpack.toml")
-    for part in ("bin", "src", "vendor"):
-        shutil.copytree(
-            REPO / part,
-            target / part,
-            symlinks=True,
-            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-        )
+    copy_buildpack(target)
     python = _build_python() if os.geteuid() == 0 else shutil.which("python3", path=PATH)
     if python:
         subprocess.run(
