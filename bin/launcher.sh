@@ -61,7 +61,8 @@ if [ "$wp_configured" = false ]; then
   exit 0
 fi
 
-# wp_usable PATH: whether PATH runs CPython 3.9 to 3.14 (`-V` exits before start-up).
+# wp_usable PATH: whether PATH runs CPython 3.9 to 3.14 (`-V` exits before start-up,
+# but still costs a process: only used where the name does not tell the version).
 wp_usable() {
   [ -f "$1" ] && [ -x "$1" ] || return 1
   wp_v=$("$1" -V 2>&1) || return 1
@@ -85,19 +86,40 @@ if [ -n "$wp_value" ]; then
     echo "Warning: BP_WRITABLE_PATHS_PYTHON=$wp_value is not a Python 3.9 or newer; looking on PATH" >&2
   fi
 fi
+if [ -z "$wp_python" ] && [ -n "${wp_names:-}" ]; then
+  wp_ifs=$IFS; IFS=:
+  for wp_dir in ${PATH:-/usr/bin:/bin}; do
+    if [ -n "$wp_dir" ] && wp_usable "$wp_dir/$wp_names"; then
+      wp_python=$wp_dir/$wp_names
+      break
+    fi
+  done
+  IFS=$wp_ifs
+fi
+# A versioned name says its version, and the Python code checks it again: no
+# `-V` process for it. Directories in PATH order, the newest version first.
 if [ -z "$wp_python" ]; then
-  wp_names="${wp_names:-} python3 python3.14 python3.13 python3.12 python3.11 python3.10 python3.9"
-  for wp_name in $wp_names; do
-    wp_ifs=$IFS; IFS=:
-    for wp_dir in ${PATH:-/usr/bin:/bin}; do
-      IFS=$wp_ifs
-      if [ -n "$wp_dir" ] && wp_usable "$wp_dir/$wp_name"; then
+  wp_ifs=$IFS; IFS=:
+  for wp_dir in ${PATH:-/usr/bin:/bin}; do
+    IFS=$wp_ifs
+    for wp_name in python3.14 python3.13 python3.12 python3.11 python3.10 python3.9; do
+      if [ -n "$wp_dir" ] && [ -f "$wp_dir/$wp_name" ] && [ -x "$wp_dir/$wp_name" ]; then
         wp_python=$wp_dir/$wp_name
         break 2
       fi
     done
-    IFS=$wp_ifs
   done
+  IFS=$wp_ifs
+fi
+if [ -z "$wp_python" ]; then
+  wp_ifs=$IFS; IFS=:
+  for wp_dir in ${PATH:-/usr/bin:/bin}; do
+    if [ -n "$wp_dir" ] && wp_usable "$wp_dir/python3"; then
+      wp_python=$wp_dir/python3
+      break
+    fi
+  done
+  IFS=$wp_ifs
 fi
 
 if [ -z "$wp_python" ]; then
@@ -130,6 +152,10 @@ fi
 
 exec "$wp_python" -I -S -c '
 import sys
+if sys.implementation.name != "cpython" or not (3, 9) <= sys.version_info[:2] <= (3, 14):
+    sys.exit("ERROR: %s is not CPython 3.9 to 3.14 (it is %s %s). Set "
+             "BP_WRITABLE_PATHS_PYTHON to one that is." % (sys.executable,
+             sys.implementation.name, sys.version.split()[0]))
 sys.path[:0] = [sys.argv[1] + "/src", sys.argv[1] + "/vendor"]
 from writable_paths.__main__ import main
 sys.exit(main(sys.argv[1:]))

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import random
 import re
+from pathlib import Path
 
+import pytest
+import toml
 import tomllib
 from support import REPO
 
+from writable_paths import __version__
+from writable_paths.cnb import buildpack_title, toml_string, write_launch_label
 from writable_paths.config import SETTING_NAMES
 
 BUILDPACK = tomllib.loads((REPO / "buildpack.toml").read_text())
@@ -47,3 +54,40 @@ def test_launcher_finds_the_version_the_title_shows() -> None:
         line for line in (REPO / "buildpack.toml").read_text().splitlines() if "version = " in line
     )
     assert BUILDPACK["buildpack"]["version"] in first
+
+
+def test_the_title_constants_are_buildpack_tomls() -> None:
+    assert buildpack_title() == (
+        f"{BUILDPACK['buildpack']['name']} {BUILDPACK['buildpack']['version']}"
+    )
+    assert __version__ == BUILDPACK["buildpack"]["version"]
+
+
+def _awkward_paths(seed: int) -> list[str]:
+    """Paths as the walk hands them over: any character, and lone surrogates
+    for name bytes that are not UTF-8."""
+    rng = random.Random(seed)
+    alphabet = ['"', "\\", "\n", "\t", "\x00", "\x1f", "\x7f", "é", "\u2028", "\U0001f600"]
+    alphabet += ["\udcff", "\udc80", "'", "/", " ", "a", "[", "]", "=", "#"]
+    return [
+        "/workspace/" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        for _ in range(rng.randint(0, 6))
+    ]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_launch_label_reads_back_as_json_dumps_wrote_it(tmp_path: Path, seed: int) -> None:
+    roots = _awkward_paths(seed)
+    path = write_launch_label(str(tmp_path), roots)
+    text = Path(path).read_text(encoding="ascii")
+    expected = [{"key": "writable-paths", "value": json.dumps(roots)}]
+    assert tomllib.loads(text)["labels"] == expected
+    assert toml.loads(text)["labels"] == expected
+    assert json.loads(expected[0]["value"]) == roots
+
+
+def test_toml_strings_escape_what_toml_forbids() -> None:
+    assert toml_string('a"b\\c') == '"a\\"b\\\\c"'
+    assert toml_string("\x7f\x00") == '"\\u007F\\u0000"'
+    with pytest.raises(ValueError, match="ASCII"):
+        toml_string("é")

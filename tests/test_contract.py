@@ -271,6 +271,8 @@ def test_build_explains_dependencies_that_do_not_fit_the_python(tmp_path: Path) 
             "CNB_BUILDPACK_DIR": str(bp),
             "CNB_LAYERS_DIR": str(root),
             "CNB_PLATFORM_DIR": str(root / "none"),
+            # A setting to validate: only then does the build import pydantic.
+            "BP_WRITABLE_PATHS_STRICT": "false",
         }
         result = subprocess.run(
             [str(bp / "bin/build")],

@@ -302,7 +302,7 @@ def _debian_python() -> None:
 
 def test_debian_python_has_none_of_our_dependencies() -> None:
     _debian_python()
-    for module in ("pydantic", "pydantic_core", "toml", "typing_extensions", "annotated_types"):
+    for module in ("pydantic", "pydantic_core", "typing_extensions", "annotated_types"):
         probe = subprocess.run(
             [str(DEBIAN_PYTHON), "-I", "-S", "-c", f"import {module}"],
             capture_output=True,

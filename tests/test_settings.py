@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,3 +97,40 @@ def test_pattern_file_behind_a_symlinked_directory_is_refused(tmp_path: Path) ->
     (app / "config").symlink_to(outside)
     with pytest.raises(UserError, match="symlink"):
         load_patterns(str(app), {"BP_WRITABLE_PATHS_FILE": "config/patterns"})
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {"BP_WRITABLE_PATHS_FILE": "config/writable"},
+        {"BP_WRITABLE_PATHS": "tmp/", "BP_WRITABLE_PATHS_STRICT": " ", "BP_LOG_LEVEL": ""},
+    ],
+)
+def test_without_values_to_check_the_settings_are_the_models_defaults(
+    values: dict[str, str],
+) -> None:
+    from writable_paths.settings_model import validate
+
+    assert Settings.from_values(values) == validate(values)
+
+
+def _imports_after_from_values(values: dict[str, str]) -> set[str]:
+    """The top-level modules a fresh interpreter has loaded after ``from_values``."""
+    code = (
+        "import sys, json\n"
+        "before = set(sys.modules)\n"
+        "from writable_paths.settings import Settings\n"
+        f"Settings.from_values({values!r})\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return set(json.loads(out))
+
+
+def test_pydantic_is_imported_only_when_a_setting_needs_checking() -> None:
+    assert "pydantic" not in _imports_after_from_values({"BP_WRITABLE_PATHS": "tmp/"})
+    assert "pydantic" in _imports_after_from_values({"BP_WRITABLE_PATHS_STRICT": "false"})
+    assert "pydantic" in _imports_after_from_values({"BP_LOG_LEVEL": "DEBUG"})

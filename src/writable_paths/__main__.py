@@ -20,11 +20,11 @@ def main(argv: Sequence[str]) -> int:
         if phase == "detect":
             from .detect import main as run
         else:
-            try:
-                from .build import main as run
-            except ImportError as err:
-                return _missing_dependency(buildpack_dir, err)
+            from .build import main as run
+        # The build imports pydantic only when a setting needs checking.
         return run(buildpack_dir, args)
+    except ImportError as err:
+        return _missing_dependency(buildpack_dir, err)
     except KeyboardInterrupt:
         return 130
     except Exception:

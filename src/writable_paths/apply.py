@@ -12,19 +12,20 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass, field
 
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 NEW_DIRECTORY_MODE = 0o755
 
 
-@dataclass
 class MakeDirsResult:
-    created: list[str] = field(default_factory=list)
-    # What stands in the way: (its path, "symlink" or "file").
-    blocked: tuple[str, str] | None = None
-    # A system error: (the path being created or entered, the error).
-    failed: tuple[str, str] | None = None
+    __slots__ = ("blocked", "created", "failed")
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+        # What stands in the way: (its path, "symlink" or "file").
+        self.blocked: tuple[str, str] | None = None
+        # A system error: (the path being created or entered, the error).
+        self.failed: tuple[str, str] | None = None
 
 
 class Applier:

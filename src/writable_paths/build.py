@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
 
 from .apply import Applier
 from .cnb import EXIT_ERROR, EXIT_PASS, build_inputs, buildpack_title, write_launch_label
 from .config import load_patterns, pattern_file_name, read_settings
 from .engine import Pass
 from .errors import UserError, printable
-from .patterns import PatternSet
+from .parallel import worker_count
 from .report import Reporter
 from .settings import Settings
+
+TYPE_CHECKING = False  # no typing at run time: start-up time is the build's fixed cost
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .patterns import PatternSet
 
 UNCHANGEABLE_SHOWN = 20
 
@@ -22,7 +27,7 @@ def main(buildpack_dir: str, args: Sequence[str]) -> int:
     started = time.monotonic()
     inputs = build_inputs(buildpack_dir, args, os.environ)
     reporter = Reporter()
-    reporter.title(buildpack_title(inputs.buildpack_dir))
+    reporter.title(buildpack_title())
     try:
         values = read_settings(os.environ, inputs.platform_dir)
         settings = Settings.from_values(values)
@@ -48,6 +53,7 @@ def main(buildpack_dir: str, args: Sequence[str]) -> int:
         gid=gid,
         applier=Applier(),
         on_change=reporter.change if settings.debug else None,
+        workers=worker_count(),
     ).run(inputs.app_dir)
     for path in summary.created:
         reporter.detail(f"Created {path}/")

@@ -16,38 +16,79 @@ Knows nothing of the file system or of chmod.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
-
 from .patterns import Pattern, PatternSet, Source
 from .wildmatch import DOUBLESTAR, Segment
 
+# The build imports this module: no typing or dataclasses at run time (together
+# they cost more start-up time than the rest of a build on a small app).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Union
+
     from .wildmatch import Element
 
+    Reason = Union[Source, str, None]
+
 PARENT_SELECTED = "parent directory selected"
-States = frozenset  # of element positions; one past the last means "matched"
-Reason = Union[Source, str, None]
 
 
-@dataclass(frozen=True)
 class Decision:
-    """What happens to one entry, and why."""
+    """What happens to one entry, and why. Treated as immutable: shared."""
 
-    selected: bool
-    # The pattern that decided (its index and source), PARENT_SELECTED, or None.
-    reason: Reason
-    pattern_index: int | None = None
-    # Selected while its parent is not: where a platform would mount a volume.
-    root: bool = False
+    __slots__ = ("pattern_index", "reason", "root", "selected")
+
+    def __init__(
+        self,
+        selected: bool,
+        reason: Reason,
+        pattern_index: int | None = None,
+        root: bool = False,
+    ) -> None:
+        self.selected = selected
+        # The pattern that decided (its index and source), PARENT_SELECTED, or None.
+        self.reason = reason
+        self.pattern_index = pattern_index
+        # Selected while its parent is not: where a platform would mount a volume.
+        self.root = root
+
+    def _key(self) -> tuple[bool, Reason, int | None, bool]:
+        return (self.selected, self.reason, self.pattern_index, self.root)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Decision) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(selected={self.selected}, reason={self.reason!r}, "
+            f"pattern_index={self.pattern_index}, root={self.root})"
+        )
 
 
-@dataclass(frozen=True)
 class Context:
-    """What the engine knows on entering a directory."""
+    """What the engine knows on entering a directory. Treated as immutable: shared."""
 
-    selected: bool
-    active: tuple[tuple[int, frozenset[int]], ...]
+    __slots__ = ("active", "selected")
+
+    def __init__(self, selected: bool, active: tuple[tuple[int, frozenset[int]], ...]) -> None:
+        self.selected = selected
+        # (pattern index, automaton states) for every pattern still able to match.
+        self.active = active
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Context)
+            and self.selected == other.selected
+            and self.active == other.active
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.selected, self.active))
+
+    def __repr__(self) -> str:
+        return f"Context(selected={self.selected}, active={self.active!r})"
 
     @property
     def reachable(self) -> bool:

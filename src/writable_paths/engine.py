@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
-from typing import Callable
 
 from . import modes
-from .apply import Applier
-from .decide import Context, Decider, Decision
-from .patterns import PatternSet
-from .walk import Entry, Walk
+from .decide import SELECTED, UNREACHABLE, Decider, Decision
+from .parallel import START_AFTER, Pool, Worker, open_job
+from .walk import Walk
+
+TYPE_CHECKING = False  # no typing or dataclasses at run time: see decide
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .apply import Applier
+    from .decide import Context
+    from .parallel import Job
+    from .patterns import PatternSet
+    from .walk import Entry, Sharing
 
 WARNINGS_SHOWN = 20
 
@@ -31,12 +38,14 @@ BLOCKED = "blocked"
 TIGHTEN_FAILED = "tighten-failed"
 
 
-@dataclass
 class Warnings:
     """Warnings by kind, keeping the first ``WARNINGS_SHOWN`` of each."""
 
-    shown: dict[str, list[str]] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
+    __slots__ = ("counts", "shown")
+
+    def __init__(self) -> None:
+        self.shown: dict[str, list[str]] = {}
+        self.counts: dict[str, int] = {}
 
     def add(self, kind: str, message: str) -> None:
         self.counts[kind] = self.counts.get(kind, 0) + 1
@@ -47,42 +56,80 @@ class Warnings:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    def merge(self, other: Warnings) -> None:
+        for kind, count in other.counts.items():
+            self.counts[kind] = self.counts.get(kind, 0) + count
+            kept = self.shown.setdefault(kind, [])
+            kept.extend(other.shown.get(kind, [])[: WARNINGS_SHOWN - len(kept)])
 
-@dataclass
+
 class Change:
     """A path whose mode or group changed (or would, in a dry run)."""
 
-    path: str
-    old_mode: int
-    new_mode: int
-    decision: Decision
+    __slots__ = ("decision", "new_mode", "old_mode", "path")
+
+    def __init__(self, path: str, old_mode: int, new_mode: int, decision: Decision) -> None:
+        self.path = path
+        self.old_mode = old_mode
+        self.new_mode = new_mode
+        self.decision = decision
 
 
-@dataclass
 class Summary:
-    selected_dirs: int = 0
-    selected_files: int = 0
-    changed: int = 0
-    tightened: int = 0
-    created: list[str] = field(default_factory=list)
-    roots: list[str] = field(default_factory=list)
-    # Selected paths the build user could not change: the build cannot be right.
-    unchangeable: list[tuple[str, str]] = field(default_factory=list)
-    warnings: Warnings = field(default_factory=Warnings)
+    __slots__ = (
+        "changed",
+        "created",
+        "roots",
+        "selected_dirs",
+        "selected_files",
+        "tightened",
+        "unchangeable",
+        "warnings",
+        "workers",
+    )
+
+    def __init__(self) -> None:
+        self.selected_dirs = 0
+        self.selected_files = 0
+        self.changed = 0
+        self.tightened = 0
+        self.created: list[str] = []
+        self.roots: list[str] = []
+        # Selected paths the build user could not change: the build cannot be right.
+        self.unchangeable: list[tuple[str, str]] = []
+        self.warnings = Warnings()
+        # Worker processes that walked uniform subtrees (0: this process alone).
+        self.workers = 0
 
 
-@dataclass
 class _Linked:
-    names: tuple[str, ...]
-    st: os.stat_result
-    mode: int
-    gid: int | None
-    decision: Decision
-    seen: int = 1
+    """A regular file with hard links, until all its links in the app are seen."""
+
+    __slots__ = ("decision", "gid", "mode", "names", "seen", "st")
+
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        st: os.stat_result,
+        mode: int,
+        gid: int | None,
+        decision: Decision,
+    ) -> None:
+        self.names = names
+        self.st = st
+        self.mode = mode
+        self.gid = gid
+        self.decision = decision
+        self.seen = 1
 
 
-class Pass:
-    """Apply ``patterns`` to the app directory ``app_dir``."""
+class Pass(Worker):
+    """Apply ``patterns`` to the app directory ``app_dir``.
+
+    With ``workers`` above 1, a large tree's uniform subtrees are walked by that
+    many worker processes (see ``parallel``); what is reported per entry
+    (``on_change``, ``on_decision``) and dry runs always walk in this process.
+    """
 
     def __init__(
         self,
@@ -93,6 +140,8 @@ class Pass:
         applier: Applier,
         on_change: Callable[[Change], None] | None = None,
         on_decision: Callable[[Entry, Decision], None] | None = None,
+        workers: int = 1,
+        start_workers_after: int = START_AFTER,
     ) -> None:
         self.patterns = patterns
         self.decider = Decider(patterns)
@@ -105,18 +154,80 @@ class Pass:
         self._used: set[int] = set()
         self._index = {id(pattern): i for i, pattern in enumerate(patterns.patterns)}
         self._linked: dict[tuple[int, int], _Linked] = {}
+        serial = on_change is not None or on_decision is not None or applier.dry_run
+        self._workers = 1 if serial else workers
+        self._start_workers_after = start_workers_after
+        self._root_fd = -1
 
     def run(self, app_dir: str) -> Summary:
         root_fd = os.open(app_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._root_fd = root_fd
+        pool = None
+        if self._workers > 1:
+            pool = Pool(self._workers, self, self._start_workers_after)
         try:
             self._create_directories(root_fd)
-            Walk(root_fd, self.decider.root, self._visit, self._unreadable).run()
+            Walk(root_fd, self.decider.root, self._visit, self._unreadable, sharing=pool).run()
+            if pool is not None:
+                for result in pool.finish():
+                    self._merge(result)
+                    self.summary.workers += 1
             self._settle_hard_links(root_fd)
             self._settle_root(root_fd)
         finally:
+            if pool is not None:
+                pool.abort()
             os.close(root_fd)
         self._report_unused()
         return self.summary
+
+    # -- in a worker process (see parallel) ------------------------------
+
+    def begin(self) -> None:
+        self.summary = Summary()
+        self._used = set()
+        self._linked = {}
+
+    def run_job(self, job: Job, sharing: Sharing) -> None:
+        names, _, selected = job
+        try:
+            fd = open_job(self._root_fd, job)
+        except OSError as err:
+            self._unreadable("/".join(names), err)
+            return
+        try:
+            state = SELECTED if selected else UNREACHABLE
+            Walk(fd, state, self._visit, self._unreadable, base=names, sharing=sharing).run()
+        finally:
+            os.close(fd)
+
+    def results(self) -> object:
+        return (self.summary, self._used, self._linked)
+
+    def _merge(self, result: object) -> None:
+        assert isinstance(result, tuple)
+        summary, used, linked = result
+        assert isinstance(summary, Summary)
+        assert isinstance(used, set)
+        assert isinstance(linked, dict)
+        mine = self.summary
+        mine.selected_dirs += summary.selected_dirs
+        mine.selected_files += summary.selected_files
+        mine.changed += summary.changed
+        mine.tightened += summary.tightened
+        mine.created.extend(summary.created)
+        mine.roots.extend(summary.roots)
+        mine.unchangeable.extend(summary.unchangeable)
+        mine.warnings.merge(summary.warnings)
+        self._used.update(used)
+        for key, other in linked.items():
+            known = self._linked.get(key)
+            if known is None:
+                self._linked[key] = other
+                continue
+            known.seen += other.seen
+            if other.decision.selected and not known.decision.selected:
+                known.mode, known.gid, known.decision = other.mode, other.gid, other.decision
 
     # -- the steps -------------------------------------------------------
 

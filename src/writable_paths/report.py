@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
 
-from .engine import WARNINGS_SHOWN, Change, Summary, Warnings
-from .errors import UserError, printable
+from .engine import WARNINGS_SHOWN
+from .errors import printable
 from .modes import permission_string
+
+TYPE_CHECKING = False  # the build imports this module: no typing at run time
+if TYPE_CHECKING:
+    from typing import TextIO
+
+    from .engine import Change, Summary, Warnings
+    from .errors import UserError
 
 _WARNING_HEADINGS = {
     "symlink": "Symlinks that patterns reach (left unchanged)",

@@ -7,38 +7,70 @@ Depth needs no recursion and paths need no length limit: only the deepest
 was closed is reopened through ``..`` (and checked) on the way back up.
 Memory holds the current chain of directories and their pending
 subdirectories, never the whole tree.
+
+A walk can hand subdirectories to other processes (see ``parallel``): before
+entering one, it asks its ``Sharing`` whether to give it away instead.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from typing import Callable, Generic, TypeVar
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # the build imports this module: no typing at run time
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .decide import Context
+
 MAX_OPEN_DIRS = 64
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class Dir:
-    """A directory on the current chain from the app root."""
+    """A directory on the current chain from the walk's root; the root's
+    ``base`` holds its own path from the app root (empty for the app root)."""
 
-    __slots__ = ("fd", "ident", "name", "parent")
+    __slots__ = ("base", "fd", "ident", "name", "parent")
 
-    def __init__(self, fd: int | None, parent: Dir | None, name: str, ident: tuple[int, int]):
+    def __init__(
+        self,
+        fd: int | None,
+        parent: Dir | None,
+        name: str,
+        ident: tuple[int, int],
+        base: tuple[str, ...] = (),
+    ):
         self.fd = fd
         self.parent = parent
         self.name = name
         self.ident = ident
+        self.base = base
 
     def names(self) -> list[str]:
         out: list[str] = []
-        node: Dir | None = self
-        while node is not None and node.parent is not None:
+        node = self
+        while node.parent is not None:
             out.append(node.name)
             node = node.parent
+        out.extend(reversed(node.base))
         out.reverse()
         return out
+
+
+class Sharing:
+    """How a walk shares its subdirectories; this base class shares nothing."""
+
+    def take(self, entry: Entry, state: Context) -> bool:
+        """Whether ``entry``, a directory about to be entered, was given away."""
+        return False
+
+    def hungry(self) -> bool:
+        """Whether another process waits for work."""
+        return False
+
+    def give(self, entry: Entry, state: Context) -> None:
+        """Give away ``entry``, a directory not yet entered."""
 
 
 class Entry:
@@ -69,33 +101,40 @@ class Entry:
         return stat.S_ISDIR(self.stat.st_mode)
 
 
-class Walk(Generic[T]):
+class Walk:
     """Visits every entry beneath ``root_fd`` once, parents before children.
 
     ``visit(entry, parent_state)`` returns the state to enter a directory with,
     or None to leave it unvisited. ``on_unreadable(path, error)`` hears of
-    directories that cannot be opened or searched.
+    directories that cannot be opened or searched. ``base`` is the path of
+    ``root_fd`` from the app root, for the entries' paths.
     """
 
     def __init__(
         self,
         root_fd: int,
-        root_state: T,
-        visit: Callable[[Entry, T], T | None],
+        root_state: Context,
+        visit: Callable[[Entry, Context], Context | None],
         on_unreadable: Callable[[str, OSError], None],
+        *,
+        base: tuple[str, ...] = (),
+        sharing: Sharing | None = None,
     ) -> None:
         self._root_fd = root_fd
         self._root_state = root_state
         self._visit = visit
         self._on_unreadable = on_unreadable
+        self._base = base
+        self._sharing = sharing
 
     def run(self) -> None:
         st = os.fstat(self._root_fd)
-        root = Dir(os.dup(self._root_fd), None, "", (st.st_dev, st.st_ino))
+        root = Dir(os.dup(self._root_fd), None, "", (st.st_dev, st.st_ino), self._base)
         # Each frame: a directory and the subdirectories still to enter.
-        stack: list[tuple[Dir, list[tuple[Entry, T]]]] = [
+        stack: list[tuple[Dir, list[tuple[Entry, Context]]]] = [
             (root, self._list(root, self._root_state))
         ]
+        sharing = self._sharing
         try:
             while stack:
                 current, pending = stack[-1]
@@ -106,6 +145,11 @@ class Walk(Generic[T]):
                     self._close(current)
                     continue
                 entry, state = pending.pop()
+                if sharing is not None:
+                    if sharing.take(entry, state):
+                        continue
+                    if sharing.hungry():
+                        _give_shallowest(stack, sharing)
                 child = self._open(current, entry)
                 if child is None:
                     continue
@@ -116,8 +160,8 @@ class Walk(Generic[T]):
             for frame, _ in stack:
                 self._close(frame)
 
-    def _list(self, directory: Dir, state: T) -> list[tuple[Entry, T]]:
-        subdirs: list[tuple[Entry, T]] = []
+    def _list(self, directory: Dir, state: Context) -> list[tuple[Entry, Context]]:
+        subdirs: list[tuple[Entry, Context]] = []
         assert directory.fd is not None
         with os.scandir(directory.fd) as it:
             for item in it:
@@ -167,3 +211,15 @@ class Walk(Generic[T]):
         if directory.fd is not None:
             os.close(directory.fd)
             directory.fd = None
+
+
+def _give_shallowest(
+    stack: list[tuple[Dir, list[tuple[Entry, Context]]]], sharing: Sharing
+) -> None:
+    """Give away the directory nearest the walk's root that is still to be
+    entered: the largest piece of work, on average."""
+    for _, pending in stack:
+        if pending:
+            entry, state = pending.pop(0)  # the last of its frame to be entered
+            sharing.give(entry, state)
+            return

@@ -1,0 +1,286 @@
+"""Worker processes for the subtrees that need no pattern matching.
+
+Beneath a selected directory every entry is selected, and beneath a directory
+no pattern can reach every entry is left or tightened: the same rule for the
+whole subtree. On a large app these subtrees hold almost every entry, and what
+each costs is a ``stat`` and, where needed, ``chmod``. One process cannot
+overlap those system calls with Python's own work; several can.
+
+The build's process walks the part of the tree where patterns still match.
+After ``START_AFTER`` directories it starts the workers (forked, so they share
+the compiled patterns) and from then on hands each uniform subdirectory to them
+instead of entering it. A worker that meets a waiting worker gives it the
+directory nearest its own job's root that it has not entered yet, so one huge
+``node_modules`` or ``vendor`` does not leave the other cores idle.
+
+Each worker walks with the build's own ``Walk`` and visit rule and returns its
+counts, warnings and hard-linked files; the build merges them and settles the
+hard links itself, once it has seen every link. The job queue is one pipe.
+A counter of outstanding jobs (the build's own walk holds one until it ends)
+tells the last worker to finish when to send everyone home.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .walk import _OPEN_DIR, Entry, Sharing
+
+TYPE_CHECKING = False  # imported by every build: multiprocessing only once workers start
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import ForkProcess
+    from multiprocessing.sharedctypes import Synchronized
+
+    from .decide import Context
+
+# A job: the directory's names from the app root, its (st_dev, st_ino), and
+# whether it is selected (else no pattern reaches into it).
+Job = tuple[tuple[str, ...], tuple[int, int], bool]
+
+MAX_WORKERS = 8
+START_AFTER = 256  # directories entered before workers start (about 5,000 entries)
+_POLL_SECONDS = 0.5  # how often a waiting worker checks that the build still runs
+
+
+def worker_count() -> int:
+    """The CPUs this process may use: its affinity mask, capped by a cgroup v2
+    CPU quota (``docker run --cpus``) and by ``MAX_WORKERS``."""
+    cpus = len(os.sched_getaffinity(0))
+    try:
+        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as handle:
+            quota, period = handle.read().split()
+        if quota != "max":
+            cpus = min(cpus, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return min(cpus, MAX_WORKERS)
+
+
+class Channel:
+    """The job pipe and the counters the processes share."""
+
+    def __init__(self, workers: int) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self.workers = workers
+        self._reader, self._writer = context.Pipe(duplex=False)
+        self._read_lock = context.Lock()
+        self._write_lock = context.Lock()
+        self._lock = context.Lock()
+        # Jobs handed out and not finished; the build's own walk counts as one.
+        self._outstanding: Synchronized[int] = context.Value("q", 1, lock=False)
+        # Read without the lock, as hints: workers waiting, jobs waiting.
+        self.idle: Synchronized[int] = context.RawValue("i", 0)
+        self.queued: Synchronized[int] = context.RawValue("i", 0)
+        self.context = context
+
+    def submit(self, job: Job) -> None:
+        with self._lock:
+            self._outstanding.value += 1
+            self.queued.value += 1
+        with self._write_lock:
+            self._writer.send(job)
+
+    def finished(self) -> None:
+        """One job (or the build's own walk) is done; after the last, stop everyone."""
+        with self._lock:
+            self._outstanding.value -= 1
+            last = self._outstanding.value == 0
+        if last:
+            with self._write_lock:
+                for _ in range(self.workers):
+                    self._writer.send(None)
+
+    def next_job(self, parent: int) -> Job | None:
+        """The next job, or None when all work is done. Exits if the build died."""
+        with self._lock:
+            self.idle.value += 1
+        while not self._read_lock.acquire(timeout=_POLL_SECONDS):
+            _exit_if_orphaned(parent)
+        try:
+            while not self._reader.poll(_POLL_SECONDS):
+                _exit_if_orphaned(parent)
+            job: Job | None = self._reader.recv()
+        finally:
+            self._read_lock.release()
+        with self._lock:
+            self.idle.value -= 1
+            if job is not None:
+                self.queued.value -= 1
+        return job
+
+
+def _exit_if_orphaned(parent: int) -> None:
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def uniform(state: Context) -> bool:
+    """Whether every entry beneath a directory entered with ``state`` gets the
+    same rule: it is selected, or no pattern can reach into it."""
+    return state.selected or not state.active
+
+
+class WorkerSharing(Sharing):
+    """A worker's walk: gives a directory away while another worker waits."""
+
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
+
+    def hungry(self) -> bool:
+        return self._channel.idle.value > self._channel.queued.value
+
+    def give(self, entry: Entry, state: Context) -> None:
+        st = entry.stat
+        self._channel.submit((entry.names, (st.st_dev, st.st_ino), state.selected))
+
+
+# What a worker sends back: ("ok", its results) or ("error", a traceback).
+Outcome = tuple[str, object]
+
+
+class Worker:
+    """What a worker process does; the engine's ``Pass`` is one."""
+
+    def begin(self) -> None:
+        """Forget what the build's process had counted before the fork."""
+
+    def run_job(self, job: Job, sharing: Sharing) -> None:
+        """Walk the job's directory."""
+
+    def results(self) -> object:
+        """What this worker found, to be merged by the build's process."""
+
+
+class Pool(Sharing):
+    """The build's side: starts the workers when the tree proves large, then
+    gives them every uniform subdirectory its walk meets."""
+
+    def __init__(self, workers: int, worker: Worker, start_after: int = START_AFTER) -> None:
+        self._workers = workers
+        self._worker = worker
+        self._countdown = start_after
+        self._channel: Channel | None = None
+        self._processes: list[tuple[ForkProcess, Connection]] = []
+
+    def take(self, entry: Entry, state: Context) -> bool:
+        if self._channel is None:
+            self._countdown -= 1
+            if self._countdown > 0:
+                return False
+            self._start()
+        if not uniform(state):
+            return False
+        assert self._channel is not None
+        st = entry.stat
+        self._channel.submit((entry.names, (st.st_dev, st.st_ino), state.selected))
+        return True
+
+    def _start(self) -> None:
+        channel = Channel(self._workers)
+        self._channel = channel
+        # Forked workers inherit unwritten output and would write it again.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        parent = os.getpid()
+        for _ in range(self._workers):
+            receiver, sender = channel.context.Pipe(duplex=False)
+            process = channel.context.Process(
+                target=_work, args=(channel, parent, self._worker, sender)
+            )
+            process.daemon = True
+            process.start()
+            sender.close()
+            self._processes.append((process, receiver))
+
+    def finish(self) -> list[object]:
+        """After the build's own walk: wait for the workers, return their results."""
+        if self._channel is None:
+            return []
+        from multiprocessing.connection import wait
+
+        self._channel.finished()
+        outcomes: list[object] = []
+        pending = dict(self._processes)
+        try:
+            while pending:
+                ready = wait(list(pending.values()))
+                for process, receiver in list(pending.items()):
+                    if receiver not in ready:
+                        continue
+                    try:
+                        kind, value = receiver.recv()
+                    except EOFError:  # it died without a word
+                        process.join()
+                        raise RuntimeError(
+                            f"a worker process died (exit code {process.exitcode})"
+                        ) from None
+                    if kind != "ok":
+                        raise RuntimeError(f"a worker process failed:\n{value}")
+                    outcomes.append(value)
+                    del pending[process]
+        except BaseException:
+            self.abort()
+            raise
+        for process, receiver in self._processes:
+            process.join()
+            receiver.close()
+        self._processes = []
+        return outcomes
+
+    def abort(self) -> None:
+        """Stop the workers after an error, and reap them."""
+        for process, receiver in self._processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+            receiver.close()
+        self._processes = []
+
+
+def _work(
+    channel: Channel,
+    parent: int,
+    worker: Worker,
+    sender: Connection,
+) -> None:
+    """A worker's life: run jobs until told to stop, then send the results."""
+    try:
+        worker.begin()
+        sharing = WorkerSharing(channel)
+        while True:
+            job = channel.next_job(parent)
+            if job is None:
+                break
+            worker.run_job(job, sharing)
+            channel.finished()
+        outcome: Outcome = ("ok", worker.results())
+    except BaseException:
+        import traceback
+
+        outcome = ("error", traceback.format_exc())
+    sender.send(outcome)
+    sender.close()
+
+
+def open_job(root_fd: int, job: Job) -> int:
+    """Open the job's directory from the app root, never through a symlink, and
+    check it is the directory the build saw. Raises ``OSError``."""
+    names, ident, _ = job
+    fd = os.dup(root_fd)
+    try:
+        for name in names:
+            nxt = os.open(name, _OPEN_DIR, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        st = os.fstat(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    if (st.st_dev, st.st_ino) != ident:
+        os.close(fd)
+        raise OSError(0, "replaced while the build ran")
+    return fd

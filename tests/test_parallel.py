@@ -1,0 +1,192 @@
+"""Worker processes give the same result as one process, entry for entry.
+
+Each case builds the same tree twice, runs the engine on one copy in this
+process alone and on the other with worker processes started at once, and
+compares every entry's type, mode and group, and the summaries.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import stat
+from pathlib import Path
+
+import pytest
+from support import BUILD_GID, needs_root
+
+from writable_paths.apply import Applier
+from writable_paths.engine import Pass, Summary
+from writable_paths.parallel import Job, worker_count
+from writable_paths.patterns import parse_file
+from writable_paths.walk import Sharing
+
+GID = BUILD_GID if os.geteuid() == 0 else os.getgid()
+
+
+def make_tree(root: Path, seed: int, outside: Path) -> None:
+    """About 3,000 entries: nested directories with odd modes, hard links inside
+    and across the app, symlinks, FIFOs, an unreadable directory."""
+    rng = random.Random(seed)
+    root.mkdir()
+    dirs = [root]
+    for top in ("log", "tmp", "vendor", "node_modules", "app", "public"):
+        (root / top).mkdir()
+        dirs.append(root / top)
+    for i in range(400):
+        parent = rng.choice(dirs)
+        child = parent / f"d{i}"
+        child.mkdir()
+        os.chmod(child, rng.choice([0o755, 0o775, 0o777, 0o700, 0o2755]))
+        dirs.append(child)
+    files: list[Path] = []
+    for i in range(2400):
+        path = rng.choice(dirs) / f"f{i}.{rng.choice(['rb', 'log', 'js', 'pid'])}"
+        path.write_bytes(b"x")
+        os.chmod(path, rng.choice([0o644, 0o664, 0o666, 0o755, 0o600, 0o4755]))
+        files.append(path)
+    for i in range(40):
+        os.link(rng.choice(files), rng.choice(dirs) / f"hard{i}")
+    linked_out = rng.choice(files)
+    os.link(linked_out, outside / f"{root.name}-out")
+    for i in range(20):
+        os.symlink(rng.choice(["/etc", "../x", "log"]), rng.choice(dirs) / f"link{i}")
+    os.mkfifo(rng.choice(dirs) / "fifo")
+    closed = rng.choice(dirs[7:]) / "closed"
+    closed.mkdir()
+    (closed / "inside").write_text("x")
+    os.chmod(closed, 0o000)
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath, name)
+            st = os.lstat(path)
+            out[str(path.relative_to(root))] = (st.st_mode, st.st_gid)
+    return out
+
+
+def outcome(summary: Summary) -> tuple[object, ...]:
+    return (
+        summary.selected_dirs,
+        summary.selected_files,
+        summary.changed,
+        summary.tightened,
+        sorted(summary.roots),
+        sorted(summary.created),
+        sorted(summary.unchangeable),
+        summary.warnings.counts,
+    )
+
+
+def engine(patterns: str, strict: bool, workers: int) -> Pass:
+    return Pass(
+        parse_file(patterns.encode(), ".writable-paths"),
+        strict=strict,
+        gid=GID,
+        applier=Applier(),
+        workers=workers,
+        start_workers_after=1,
+    )
+
+
+CASES = [
+    ("select-all", "*\n", True),
+    ("strict, few directories", "/log/\n/tmp/\n", True),
+    ("everywhere", "**/d1*/\n*.pid\n", True),
+    ("negation", "/vendor/\n!/vendor/d3/\n/app/**/*.log\n", True),
+    ("not strict", "/public/\n", False),
+    ("nothing matches", "/nope/\n", True),
+]
+
+
+@needs_root
+@pytest.mark.parametrize(("name", "patterns", "strict"), CASES, ids=[c[0] for c in CASES])
+def test_workers_change_exactly_what_one_process_changes(
+    tmp_path: Path, name: str, patterns: str, strict: bool
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    serial_app, parallel_app = tmp_path / "serial", tmp_path / "parallel"
+    make_tree(serial_app, 7, outside)
+    make_tree(parallel_app, 7, outside)
+    assert snapshot(serial_app) == snapshot(parallel_app)
+
+    serial = engine(patterns, strict, workers=1).run(str(serial_app))
+    parallel = engine(patterns, strict, workers=2).run(str(parallel_app))
+
+    assert serial.workers == 0
+    assert parallel.workers == 2
+    assert snapshot(parallel_app) == snapshot(serial_app)
+    assert outcome(parallel) == outcome(serial)
+    assert serial.changed > 0 or name == "nothing matches"
+
+
+class _Dying(Pass):
+    """A pass whose workers are killed by a real SIGKILL, or raise, on their first job."""
+
+    how = "kill"
+
+    def run_job(self, job: Job, sharing: Sharing) -> None:
+        if self.how == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise OSError(5, "the disk went away")
+
+
+@pytest.mark.parametrize(("how", "message"), [("kill", "died"), ("raise", "disk went away")])
+def test_a_failing_worker_fails_the_pass_instead_of_hanging(
+    tmp_path: Path, how: str, message: str
+) -> None:
+    for i in range(30):
+        (tmp_path / f"d{i}" / "sub").mkdir(parents=True)
+    dying = _Dying(
+        parse_file(b"/d0/\n", ".writable-paths"),
+        strict=True,
+        gid=GID,
+        applier=Applier(),
+        workers=2,
+        start_workers_after=1,
+    )
+    dying.how = how
+    with pytest.raises(RuntimeError, match=message):
+        dying.run(str(tmp_path))
+
+
+def test_reported_changes_and_dry_runs_stay_in_one_process(tmp_path: Path) -> None:
+    for i in range(30):
+        (tmp_path / f"d{i}").mkdir(mode=0o777)
+        os.chmod(tmp_path / f"d{i}", 0o777)
+    changes: list[object] = []
+    logged = Pass(
+        parse_file(b"/d0/\n", ".writable-paths"),
+        strict=True,
+        gid=GID,
+        applier=Applier(),
+        on_change=changes.append,
+        workers=2,
+        start_workers_after=1,
+    ).run(str(tmp_path))
+    assert logged.workers == 0
+    assert len(changes) == logged.changed >= 30  # every directory (and the app root)
+
+
+def test_worker_count_is_what_this_process_may_use() -> None:
+    assert 1 <= worker_count() <= min(len(os.sched_getaffinity(0)), 8)
+
+
+def test_a_large_tree_gets_workers_by_default(tmp_path: Path) -> None:
+    for i in range(300):
+        (tmp_path / f"d{i}").mkdir()
+        os.chmod(tmp_path / f"d{i}", stat.S_IRWXU | stat.S_IRWXG | stat.S_IRWXO)
+    summary = Pass(
+        parse_file(b"/d0/\n", ".writable-paths"),
+        strict=True,
+        gid=GID,
+        applier=Applier(),
+        workers=2,
+    ).run(str(tmp_path))
+    assert summary.workers == 2
+    assert all(stat.S_IMODE(os.stat(tmp_path / f"d{i}").st_mode) == 0o755 for i in range(1, 300))
