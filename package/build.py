@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import tomllib
+from bytecode import compile_sources, default_search, find_pythons
 
 REPO = Path(__file__).resolve().parent.parent
 REQUIREMENTS = Path("requirements") / "runtime.txt"  # in the source tree
@@ -453,7 +454,13 @@ def write_archive(tree: Mapping[str, Entry], out: Path) -> None:
 # -- main -----------------------------------------------------------------------
 
 
-def build(wanted: Sequence[str], out_dir: Path, cache_dir: Path, source: Path = REPO) -> Path:
+def build(
+    wanted: Sequence[str],
+    out_dir: Path,
+    cache_dir: Path,
+    source: Path = REPO,
+    python_dirs: Sequence[Path] | None = None,
+) -> Path:
     buildpack_path = source / "buildpack.toml"
     buildpack = read_buildpack(buildpack_path)
     declared = declared_targets(buildpack)
@@ -477,14 +484,33 @@ def build(wanted: Sequence[str], out_dir: Path, cache_dir: Path, source: Path = 
             raise PackageError(f"{path.name}: no extension module for {key}")
     tree = checkout_tree(source, text)
     tree.update(vendor)
+    search = default_search(cache_dir) if python_dirs is None else list(python_dirs)
+    pythons = find_pythons(PYTHON_VERSIONS, search)
+    sources = {n: e.data for n, e in tree.items() if n.endswith(".py")}
+    try:
+        bytecode = compile_sources(sources, pythons)
+    except RuntimeError as error:
+        raise PackageError(str(error)) from None
+    tree.update((name, Entry(data, 0o644)) for name, data in bytecode.items())
+    missing = [v for v in PYTHON_VERSIONS if v not in pythons]
 
     out_dir.mkdir(parents=True, exist_ok=True)
     write_archive(tree, out)
     shown = os.path.relpath(out) if out.is_relative_to(Path.cwd()) else str(out)
     size = out.stat().st_size
     print(f"  {len(tree)} files, {len(extensions)} extension modules")
-    pythons = f"CPython {PYTHON_VERSIONS[0]} to {PYTHON_VERSIONS[-1]}"
-    print(f"  {pythons}; {', '.join(p.spec for p in pins)}")
+    versions = f"CPython {PYTHON_VERSIONS[0]} to {PYTHON_VERSIONS[-1]}"
+    print(f"  {versions}; {', '.join(p.spec for p in pins)}")
+    compiled = ", ".join(sorted(pythons, key=lambda v: tuple(map(int, v.split("."))))) or "none"
+    print(
+        f"  bytecode for CPython {compiled}"
+        + (
+            f" (no python{', python'.join(missing)} found: "
+            "those compile on every run; package/pythons.py fetches them)"
+            if missing
+            else ""
+        )
+    )
     print(f"Wrote {shown} ({size / 1e6:.1f} MB, {size} bytes)")
     return out
 
@@ -509,11 +535,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--cache", type=Path, default=REPO / "build" / "cache", help="default: build/cache/"
     )
+    parser.add_argument(
+        "--python-dir",
+        type=Path,
+        action="append",
+        help="where to look for python3.9 ... python3.14 to compile bytecode with "
+        "(repeatable); default: build/cache/pythons/bin, then PATH",
+    )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     wanted = [t for value in args.target for t in value.split(",") if t.strip()]
     try:
-        build(wanted, args.out.resolve(), args.cache.resolve(), args.source.resolve())
+        build(
+            wanted, args.out.resolve(), args.cache.resolve(), args.source.resolve(), args.python_dir
+        )
     except PackageError as error:
         print(f"package: {error}", file=sys.stderr)
         return error.status

@@ -13,7 +13,7 @@ import os
 import stat
 
 from . import modes
-from .decide import SELECTED, UNREACHABLE, Decider, Decision
+from .decide import Decider, Decision
 from .parallel import START_AFTER, Pool, Worker, open_job
 from .walk import Walk
 
@@ -126,8 +126,8 @@ class _Linked:
 class Pass(Worker):
     """Apply ``patterns`` to the app directory ``app_dir``.
 
-    With ``workers`` above 1, a large tree's uniform subtrees are walked by that
-    many worker processes (see ``parallel``); what is reported per entry
+    With ``workers`` above 1, a large tree is walked by that many worker
+    processes (see ``parallel``); what is reported per entry
     (``on_change``, ``on_decision``) and dry runs always walk in this process.
     """
 
@@ -179,6 +179,9 @@ class Pass(Worker):
                 pool.abort()
             os.close(root_fd)
         self._report_unused()
+        # One order whatever walked where: by path.
+        self.summary.roots.sort()
+        self.summary.unchangeable.sort()
         return self.summary
 
     # -- in a worker process (see parallel) ------------------------------
@@ -189,15 +192,14 @@ class Pass(Worker):
         self._linked = {}
 
     def run_job(self, job: Job, sharing: Sharing) -> None:
-        names, _, selected = job
+        names, _, context = job
         try:
             fd = open_job(self._root_fd, job)
         except OSError as err:
             self._unreadable("/".join(names), err)
             return
         try:
-            state = SELECTED if selected else UNREACHABLE
-            Walk(fd, state, self._visit, self._unreadable, base=names, sharing=sharing).run()
+            Walk(fd, context, self._visit, self._unreadable, base=names, sharing=sharing).run()
         finally:
             os.close(fd)
 

@@ -1,17 +1,17 @@
-"""Worker processes for the subtrees that need no pattern matching.
+"""Worker processes that walk subtrees of a large app side by side.
 
-Beneath a selected directory every entry is selected, and beneath a directory
-no pattern can reach every entry is left or tightened: the same rule for the
-whole subtree. On a large app these subtrees hold almost every entry, and what
-each costs is a ``stat`` and, where needed, ``chmod``. One process cannot
-overlap those system calls with Python's own work; several can.
+What each entry costs is a ``stat``, where needed a ``chmod``, and Python's own
+work around them; one process cannot overlap them, several can. A directory's
+subtree depends only on the directory and the context it is entered with (what
+the patterns still can match beneath it), so subtrees can be walked anywhere,
+in any order, with the same result.
 
-The build's process walks the part of the tree where patterns still match.
-After ``START_AFTER`` directories it starts the workers (forked, so they share
-the compiled patterns) and from then on hands each uniform subdirectory to them
-instead of entering it. A worker that meets a waiting worker gives it the
-directory nearest its own job's root that it has not entered yet, so one huge
-``node_modules`` or ``vendor`` does not leave the other cores idle.
+The build's process walks alone until it has entered ``START_AFTER``
+directories (a small app never starts a worker). Then it starts the workers,
+forked so that they share the compiled patterns, and from then on hands each
+directory it would enter to them instead. A worker that meets a waiting worker
+gives it the directory nearest its own job's root that it has not entered yet,
+so one huge ``node_modules`` or ``vendor`` does not leave the other cores idle.
 
 Each worker walks with the build's own ``Walk`` and visit rule and returns its
 counts, warnings and hard-linked files; the build merges them and settles the
@@ -36,11 +36,11 @@ if TYPE_CHECKING:
     from .decide import Context
 
 # A job: the directory's names from the app root, its (st_dev, st_ino), and
-# whether it is selected (else no pattern reaches into it).
-Job = tuple[tuple[str, ...], tuple[int, int], bool]
+# the context to enter it with.
+Job = tuple[tuple[str, ...], tuple[int, int], "Context"]
 
 MAX_WORKERS = 8
-START_AFTER = 256  # directories entered before workers start (about 5,000 entries)
+START_AFTER = 64  # directories entered before workers start (about 1,300 entries here)
 _POLL_SECONDS = 0.5  # how often a waiting worker checks that the build still runs
 
 
@@ -118,12 +118,6 @@ def _exit_if_orphaned(parent: int) -> None:
         os._exit(1)
 
 
-def uniform(state: Context) -> bool:
-    """Whether every entry beneath a directory entered with ``state`` gets the
-    same rule: it is selected, or no pattern can reach into it."""
-    return state.selected or not state.active
-
-
 class WorkerSharing(Sharing):
     """A worker's walk: gives a directory away while another worker waits."""
 
@@ -135,7 +129,7 @@ class WorkerSharing(Sharing):
 
     def give(self, entry: Entry, state: Context) -> None:
         st = entry.stat
-        self._channel.submit((entry.names, (st.st_dev, st.st_ino), state.selected))
+        self._channel.submit((entry.names, (st.st_dev, st.st_ino), state))
 
 
 # What a worker sends back: ("ok", its results) or ("error", a traceback).
@@ -157,7 +151,7 @@ class Worker:
 
 class Pool(Sharing):
     """The build's side: starts the workers when the tree proves large, then
-    gives them every uniform subdirectory its walk meets."""
+    gives them every directory its walk would enter."""
 
     def __init__(self, workers: int, worker: Worker, start_after: int = START_AFTER) -> None:
         self._workers = workers
@@ -172,11 +166,9 @@ class Pool(Sharing):
             if self._countdown > 0:
                 return False
             self._start()
-        if not uniform(state):
-            return False
         assert self._channel is not None
         st = entry.stat
-        self._channel.submit((entry.names, (st.st_dev, st.st_ino), state.selected))
+        self._channel.submit((entry.names, (st.st_dev, st.st_ino), state))
         return True
 
     def _start(self) -> None:

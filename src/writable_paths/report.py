@@ -80,7 +80,8 @@ class Reporter:
             f"Made read-only for group and others: {_count(summary.tightened, 'path', 'paths')}"
         )
         self.detail(f"Created: {_count(len(summary.created), 'directory', 'directories')}")
-        self.detail(f"Done (finished in {seconds:.2f}s)")
+        workers = f", {summary.workers} worker processes" if summary.workers else ""
+        self.detail(f"Done (finished in {seconds:.2f}s{workers})")
 
     def error(self, error: UserError) -> None:
         err = sys.stderr if self.out is sys.stdout else self.out
