@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from lifecycle import BP_LAYER, GID, Platform, platform
+from lifecycle import AS_ROOT, BP_LAYER, GID, UID, Platform, platform
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD_SCRIPT = REPO / "package" / "build.py"
@@ -209,11 +210,54 @@ def test_archive_is_the_buildpack_with_its_pinned_dependencies(
     }
     assert sources <= set(names)
     assert "src/writable_paths/__main__.py" in names
+    tags = {f"cpython-{v.replace('.', '')}" for v in PYTHONS}
     for name in names:
         parts = name.split("/")
         assert parts[0] in ("buildpack.toml", "bin", "src", "vendor"), name
-        assert not {"__pycache__", "tests"} & set(parts), name
-        assert not name.endswith((".pyc", ".pyo", ".dist-info/RECORD", ".dist-info/WHEEL")), name
+        assert "tests" not in parts, name
+        assert not name.endswith((".pyo", ".dist-info/RECORD", ".dist-info/WHEEL")), name
+        if "__pycache__" in parts and parts[-1] != "__pycache__":
+            # Only our own bytecode: <module>.<tag>.pyc beside its source.
+            module, tag, suffix = parts[-1].rsplit(".", 2)
+            assert parts[-2] == "__pycache__", name
+            assert suffix == "pyc", name
+            assert tag in tags, name
+            assert "/".join([*parts[:-2], f"{module}.py"]) in names, name
+
+
+def test_the_build_users_python_loads_the_shipped_bytecode(unpacked: Path) -> None:
+    """Read-only and run as the build user, the interpreter cannot write
+    __pycache__: every module must come from the bytecode in the archive."""
+    _debian_python()
+    tag = subprocess.run(
+        [str(DEBIAN_PYTHON), "-I", "-S", "-c", "import sys; print(sys.implementation.cache_tag)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    modules = sorted(p.stem for p in (unpacked / "src" / "writable_paths").glob("*.py"))
+    code = (
+        f"import sys; sys.path[:0] = [{str(unpacked / 'src')!r}, {str(unpacked / 'vendor')!r}]\n"
+        + "".join(f"import writable_paths.{m}\n" for m in modules if m != "__main__")
+        + "import pydantic.main, typing_extensions\n"
+    )
+    user = ["setpriv", f"--reuid={UID}", f"--regid={GID}", "--clear-groups"] if AS_ROOT else []
+    result = subprocess.run(
+        [*user, str(DEBIAN_PYTHON), "-I", "-S", "-v", "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = set(re.findall(r"# code object from '([^']+)'", result.stderr))
+    package = unpacked / "src" / "writable_paths" / "__pycache__"
+    for module in modules:
+        if module != "__main__":
+            assert str(package / f"{module}.{tag}.pyc") in loaded, module
+    vendor = unpacked / "vendor"
+    assert str(vendor / "pydantic" / "__pycache__" / f"main.{tag}.pyc") in loaded
+    assert str(vendor / "__pycache__" / f"typing_extensions.{tag}.pyc") in loaded
+    assert not any(path.endswith(".py") for path in loaded if path.startswith(str(unpacked)))
 
 
 def test_every_python_file_in_the_archive_parses_as_python_3_9(archive: Path) -> None:
