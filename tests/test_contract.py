@@ -20,6 +20,8 @@ import tomllib
 from lifecycle import Platform, copy_buildpack, platform
 from support import BUILD_GID, BUILD_UID, needs_root
 
+from writable_paths.parallel import START_AFTER, worker_count
+
 PYTHON_DIR = str(Path(sys.executable).resolve().parent)
 
 
@@ -305,4 +307,41 @@ def test_build_output_escapes_control_characters_and_undecodable_bytes(cnb: Plat
     assert result.returncode == 0, result.stdout + result.stderr
     assert "up/new\\x0aline: -rw-r--r-- -> -rw-rw-r--" in result.stdout
     assert "up/caf\\xe9: -rw-r--r-- -> -rw-rw-r--" in result.stdout
+    assert_no_traceback(result)
+
+
+@needs_root
+def test_build_on_a_large_app_walks_with_worker_processes(cnb: Platform) -> None:
+    """Past START_AFTER directories the build forks workers: what they find (a
+    selected file it cannot change, an unselected one it cannot tighten) ends
+    up in the build's own messages and exit code."""
+    workers = worker_count()
+    if workers < 2:
+        pytest.skip("one CPU: the build walks alone")
+    cnb.write(".writable-paths", "/storage/\n")
+    cnb.mkdir("storage")
+    for i in range(3 * START_AFTER):
+        cnb.mkdir(f"vendor/gem{i}")
+        cnb.write(f"vendor/gem{i}/lib/gem{i}.rb", "", 0o666)
+        cnb.write(f"storage/cache{i}/entry", "", 0o600)
+
+    result = cnb.run("build")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{workers} worker processes" in result.stdout
+    assert mode(cnb.app / "vendor/gem1/lib/gem1.rb") == 0o644
+    assert mode(cnb.app / f"vendor/gem{3 * START_AFTER - 1}/lib") == 0o755
+    assert mode(cnb.app / f"storage/cache{3 * START_AFTER - 1}/entry") == 0o660
+    assert mode(cnb.app / "storage") == 0o2775
+
+    foreign_selected = cnb.write(f"storage/cache{2 * START_AFTER}/root.db", "", 0o644)
+    foreign_other = cnb.write(f"vendor/gem{2 * START_AFTER}/lib/shared.rb", "", 0o666)
+    for path in (foreign_selected, foreign_other):
+        os.chown(path, 0, 0)
+
+    result = cnb.run("build")
+
+    assert result.returncode == 1
+    assert f"storage/cache{2 * START_AFTER}/root.db" in result.stderr
+    assert f"vendor/gem{2 * START_AFTER}/lib/shared.rb" in result.stdout  # a warning
     assert_no_traceback(result)

@@ -51,7 +51,8 @@ def make_tree(root: Path, seed: int, outside: Path) -> None:
     linked_out = rng.choice(files)
     os.link(linked_out, outside / f"{root.name}-out")
     for i in range(20):
-        os.symlink(rng.choice(["/etc", "../x", "log"]), rng.choice(dirs) / f"link{i}")
+        target = rng.choice([str(outside), "../x", "log", str(outside / "sub")])
+        os.symlink(target, rng.choice(dirs) / f"link{i}")
     os.mkfifo(rng.choice(dirs) / "fifo")
     closed = rng.choice(dirs[7:]) / "closed"
     closed.mkdir()
@@ -109,11 +110,13 @@ def test_workers_change_exactly_what_one_process_changes(
     tmp_path: Path, name: str, patterns: str, strict: bool
 ) -> None:
     outside = tmp_path / "outside"
-    outside.mkdir()
+    (outside / "sub").mkdir(parents=True, mode=0o777)
+    os.chmod(outside / "sub", 0o777)
     serial_app, parallel_app = tmp_path / "serial", tmp_path / "parallel"
     make_tree(serial_app, 7, outside)
     make_tree(parallel_app, 7, outside)
     assert snapshot(serial_app) == snapshot(parallel_app)
+    before_outside = snapshot(outside)
 
     serial = engine(patterns, strict, workers=1).run(str(serial_app))
     parallel = engine(patterns, strict, workers=2).run(str(parallel_app))
@@ -122,6 +125,8 @@ def test_workers_change_exactly_what_one_process_changes(
     assert parallel.workers == 2
     assert snapshot(parallel_app) == snapshot(serial_app)
     assert outcome(parallel) == outcome(serial)
+    # Symlinks and hard links lead out of the app: nothing there changed.
+    assert snapshot(outside) == before_outside
     assert serial.changed > 0 or name == "nothing matches"
 
 

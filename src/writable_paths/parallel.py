@@ -121,10 +121,13 @@ def _exit_if_orphaned(parent: int) -> None:
 class WorkerSharing(Sharing):
     """A worker's walk: gives a directory away while another worker waits."""
 
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: Channel, parent: int) -> None:
         self._channel = channel
+        self._parent = parent
 
     def hungry(self) -> bool:
+        # Asked once per directory: also the moment to notice the build is gone.
+        _exit_if_orphaned(self._parent)
         return self._channel.idle.value > self._channel.queued.value
 
     def give(self, entry: Entry, state: Context) -> None:
@@ -242,7 +245,7 @@ def _work(
     """A worker's life: run jobs until told to stop, then send the results."""
     try:
         worker.begin()
-        sharing = WorkerSharing(channel)
+        sharing = WorkerSharing(channel, parent)
         while True:
             job = channel.next_job(parent)
             if job is None:
