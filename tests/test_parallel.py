@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import stat
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
-from support import BUILD_GID, needs_root
+from support import BUILD_GID, BUILD_UID, REPO, needs_root
 
 from writable_paths.apply import Applier
 from writable_paths.engine import Pass, Summary
@@ -195,3 +198,40 @@ def test_a_large_tree_gets_workers_by_default(tmp_path: Path) -> None:
     ).run(str(tmp_path))
     assert summary.workers == 2
     assert all(stat.S_IMODE(os.stat(tmp_path / f"d{i}").st_mode) == 0o755 for i in range(1, 300))
+
+
+@needs_root
+def test_the_build_walks_alone_when_it_may_not_start_processes(tmp_path: Path) -> None:
+    """With a process limit of one (a container's pids limit), forking fails:
+    the pass goes on in its own process instead of failing."""
+    root = Path(tempfile.mkdtemp(prefix="wp-nproc-"))
+    try:
+        os.chmod(root, 0o755)
+        shutil.copytree(REPO / "src" / "writable_paths", root / "src" / "writable_paths")
+        app = root / "app"
+        for i in range(30):
+            (app / f"d{i}").mkdir(parents=True)
+            os.chmod(app / f"d{i}", 0o777)
+        subprocess.run(["chown", "-R", f"{BUILD_UID}:{BUILD_GID}", str(app)], check=True)
+        code = (
+            f"import sys; sys.path.insert(0, {str(root / 'src')!r})\n"
+            "from writable_paths.apply import Applier\n"
+            "from writable_paths.engine import Pass\n"
+            "from writable_paths.patterns import parse_file\n"
+            "summary = Pass(parse_file(b'/d0/', 'x'), strict=True, gid=%d, applier=Applier(),\n"
+            "               workers=2, start_workers_after=1).run(%r)\n"
+            "print(summary.workers, summary.changed)\n" % (BUILD_GID, str(app))
+        )
+        user = ["setpriv", f"--reuid={BUILD_UID}", f"--regid={BUILD_GID}", "--clear-groups"]
+        result = subprocess.run(
+            [*user, "prlimit", "--nproc=1", "/usr/bin/python3", "-I", "-S", "-c", code],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["0", "30"]
+        assert stat.S_IMODE(os.stat(app / "d1").st_mode) == 0o755
+        assert stat.S_IMODE(os.stat(app / "d0").st_mode) == 0o2775
+    finally:
+        shutil.rmtree(root)

@@ -166,10 +166,11 @@ class Pool(Sharing):
     def take(self, entry: Entry, state: Context) -> bool:
         if self._channel is None:
             self._countdown -= 1
-            if self._countdown > 0:
+            if self._countdown != 0:
                 return False
             self._start()
-        assert self._channel is not None
+            if self._channel is None:
+                return False
         st = entry.stat
         self._channel.submit((entry.names, (st.st_dev, st.st_ino), state))
         return True
@@ -187,9 +188,17 @@ class Pool(Sharing):
                 target=_work, args=(channel, parent, self._worker, sender)
             )
             process.daemon = True
-            process.start()
-            sender.close()
+            try:
+                process.start()
+            except OSError:  # no more processes allowed (a pids limit): fewer workers
+                receiver.close()
+                break
+            finally:
+                sender.close()
             self._processes.append((process, receiver))
+        channel.workers = len(self._processes)
+        if not self._processes:
+            self._channel = None  # the build walks alone
 
     def finish(self) -> list[object]:
         """After the build's own walk: wait for the workers, return their results."""
