@@ -14,6 +14,9 @@ install: ## set everything up on a fresh machine
 	rm -rf vendor
 	$(BIN)/python -m pip install --quiet --no-deps --target vendor -r requirements/runtime.txt
 	@command -v git >/dev/null || echo "note: git not found; the git-oracle tests will be skipped"
+	# CPython 3.9 to 3.14 from the Debian and Ubuntu archives (build/cache/pythons):
+	# `make package` compiles bytecode with each, the package tests run under each.
+	@$(BIN)/python package/pythons.py || echo "note: not every CPython 3.9-3.14 could be fetched; the package will hold bytecode only for those found, and the tests for the others are skipped"
 
 demo: ## run the buildpack on the bundled sample app
 	$(BIN)/python -m integration.demo

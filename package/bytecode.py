@@ -81,11 +81,15 @@ def compile_sources(sources: Mapping[str, bytes], pythons: Mapping[str, Path]) -
         for version, python in sorted(pythons.items()):
             out = work / f"out-{version}"
             jobs = [[str(work / "src" / name), str(out / name), name] for name in sorted(sources)]
+            # A fixed hash seed: CPython 3.9 writes set constants in hash order.
+            # (-I would ignore PYTHONHASHSEED; -S and a bare environment isolate.)
             proc = subprocess.run(
-                [str(python), "-I", "-S", "-c", _COMPILER],
+                [str(python), "-S", "-c", _COMPILER],
                 input=json.dumps(jobs),
                 capture_output=True,
                 text=True,
+                cwd=work,
+                env={"PYTHONHASHSEED": "0"},
                 check=False,
             )
             if proc.returncode != 0:

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import tomllib
 from lifecycle import AS_ROOT, BP_LAYER, GID, UID, Platform, platform
+from support import needs_root
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD_SCRIPT = REPO / "package" / "build.py"
@@ -225,16 +226,20 @@ def test_archive_is_the_buildpack_with_its_pinned_dependencies(
             assert "/".join([*parts[:-2], f"{module}.py"]) in names, name
 
 
-def test_the_build_users_python_loads_the_shipped_bytecode(unpacked: Path) -> None:
+def _fetched_python(version: str) -> Path:
+    """``package/pythons.py``'s CPython ``version`` (``make install`` fetches them)."""
+    python = CACHE / "pythons" / "bin" / f"python{version}"
+    if not python.exists():
+        pytest.skip(f"no {python}: run package/pythons.py (make install does)")
+    return python
+
+
+@pytest.mark.parametrize("version", PYTHONS)
+def test_the_build_users_python_loads_the_shipped_bytecode(unpacked: Path, version: str) -> None:
     """Read-only and run as the build user, the interpreter cannot write
     __pycache__: every module must come from the bytecode in the archive."""
-    _debian_python()
-    tag = subprocess.run(
-        [str(DEBIAN_PYTHON), "-I", "-S", "-c", "import sys; print(sys.implementation.cache_tag)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    python = _fetched_python(version)
+    tag = f"cpython-{version.replace('.', '')}"
     modules = sorted(p.stem for p in (unpacked / "src" / "writable_paths").glob("*.py"))
     code = (
         f"import sys; sys.path[:0] = [{str(unpacked / 'src')!r}, {str(unpacked / 'vendor')!r}]\n"
@@ -243,7 +248,7 @@ def test_the_build_users_python_loads_the_shipped_bytecode(unpacked: Path) -> No
     )
     user = ["setpriv", f"--reuid={UID}", f"--regid={GID}", "--clear-groups"] if AS_ROOT else []
     result = subprocess.run(
-        [*user, str(DEBIAN_PYTHON), "-I", "-S", "-v", "-c", code],
+        [*user, str(python), "-I", "-S", "-v", "-c", code],
         capture_output=True,
         text=True,
         check=False,
@@ -258,6 +263,32 @@ def test_the_build_users_python_loads_the_shipped_bytecode(unpacked: Path) -> No
     assert str(vendor / "pydantic" / "__pycache__" / f"main.{tag}.pyc") in loaded
     assert str(vendor / "__pycache__" / f"typing_extensions.{tag}.pyc") in loaded
     assert not any(path.endswith(".py") for path in loaded if path.startswith(str(unpacked)))
+
+
+@needs_root
+@pytest.mark.parametrize("version", PYTHONS)
+def test_packaged_build_runs_on_every_supported_cpython(
+    unpacked: Path, workdir: Path, version: str
+) -> None:
+    """Found on PATH by its versioned name, each CPython runs detect and a build
+    that validates a setting (pydantic and this version's pydantic-core)."""
+    python = _fetched_python(version)
+    only = workdir / f"path-{version}"
+    only.mkdir(exist_ok=True)
+    if not (only / python.name).exists():
+        (only / python.name).symlink_to(python)
+    with platform(unpacked, f"{only}:/usr/bin:/bin") as cnb:
+        cnb.write(".writable-paths", "log/\n")
+        cnb.write("config/routes.rb", "", 0o666)
+        (cnb.platform / "env" / "BP_WRITABLE_PATHS_STRICT").write_text("false")
+        detect = cnb.run("detect")
+        assert detect.returncode == 0, detect.stdout + detect.stderr
+        build = cnb.run("build", extra_env={"BP_LOG_LEVEL": "DEBUG"})
+        assert build.returncode == 0, build.stdout + build.stderr
+        assert "strict=false" in build.stdout
+        assert mode(cnb.app / "log") == 0o2775
+        assert mode(cnb.app / "config/routes.rb") == 0o666  # not strict: left as it is
+        assert f"Python {version}." in build.stdout  # DEBUG names the interpreter
 
 
 def test_every_python_file_in_the_archive_parses_as_python_3_9(archive: Path) -> None:

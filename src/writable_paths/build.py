@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from .apply import Applier
@@ -79,6 +80,7 @@ def _describe(reporter: Reporter, patterns: PatternSet, settings: Settings) -> N
         reporter.detail(f"{origin}: {count} pattern{'s' if count != 1 else ''}")
     for pattern in patterns.patterns:
         reporter.debug(str(pattern.source))
+    reporter.debug(f"Python {sys.version.split()[0]} ({sys.executable})")
 
 
 def _unchangeable(paths: list[tuple[str, str]], uid: int) -> UserError:
