@@ -2,9 +2,9 @@
 
 Only ``BP_WRITABLE_PATHS_STRICT`` and ``BP_LOG_LEVEL`` carry values to check.
 They are checked by the pydantic model in ``settings_model``, imported only when
-one of them is set: importing pydantic costs about 75 ms with cached bytecode
-and 160 ms without, ten times the rest of a build on a small app. With neither
-set, the settings are the model's defaults, which are these constants.
+one of them is set: importing pydantic and building the model costs about
+100 ms, eight times the rest of a build on a small app (``make bench``). With
+neither set, the settings are the model's defaults, which are these constants.
 """
 
 from __future__ import annotations
