@@ -96,32 +96,26 @@ if [ -z "$wp_python" ] && [ -n "${wp_names:-}" ]; then
   done
   IFS=$wp_ifs
 fi
-# A versioned name says its version, and the Python code checks it again: no
-# `-V` process for it. Directories in PATH order, the newest version first.
+# PATH order decides; in each directory a versioned name first, which says its
+# version (the Python code checks it again): no `-V` process for it.
 if [ -z "$wp_python" ]; then
   wp_ifs=$IFS; IFS=:
   for wp_dir in ${PATH:-/usr/bin:/bin}; do
     IFS=$wp_ifs
+    [ -n "$wp_dir" ] || continue
     for wp_name in python3.14 python3.13 python3.12 python3.11 python3.10 python3.9; do
-      if [ -n "$wp_dir" ] && [ -f "$wp_dir/$wp_name" ] && [ -x "$wp_dir/$wp_name" ]; then
+      if [ -f "$wp_dir/$wp_name" ] && [ -x "$wp_dir/$wp_name" ]; then
         wp_python=$wp_dir/$wp_name
         break 2
       fi
     done
-  done
-  IFS=$wp_ifs
-fi
-if [ -z "$wp_python" ]; then
-  wp_ifs=$IFS; IFS=:
-  for wp_dir in ${PATH:-/usr/bin:/bin}; do
-    if [ -n "$wp_dir" ] && wp_usable "$wp_dir/python3"; then
+    if wp_usable "$wp_dir/python3"; then
       wp_python=$wp_dir/python3
       break
     fi
   done
   IFS=$wp_ifs
 fi
-
 if [ -z "$wp_python" ]; then
   if [ "$wp_phase" = detect ]; then
     # Ask for a CPython provider (paketo-buildpacks/cpython puts python3 on PATH

@@ -345,3 +345,24 @@ def test_build_on_a_large_app_walks_with_worker_processes(cnb: Platform) -> None
     assert f"storage/cache{2 * START_AFTER}/root.db" in result.stderr
     assert f"vendor/gem{2 * START_AFTER}/lib/shared.rb" in result.stdout  # a warning
     assert_no_traceback(result)
+
+
+@needs_root
+def test_the_first_path_directory_with_a_python_wins(cnb: Platform) -> None:
+    """PATH order decides; within a directory a versioned name (taken without
+    running it) comes before `python3` (checked with `python -V`)."""
+    if not Path("/usr/bin/python3.11").exists():
+        pytest.skip("needs /usr/bin/python3.11")
+    plain, versioned = cnb.root / "plain", cnb.root / "versioned"
+    for directory, name in ((plain, "python3"), (versioned, "python3.11")):
+        directory.mkdir()
+        (directory / name).symlink_to("/usr/bin/python3.11")
+    cnb.write(".writable-paths", "log/\n")
+    cnb.env("BP_LOG_LEVEL", "DEBUG")
+    for path, chosen in (
+        (f"{plain}:{versioned}", plain / "python3"),
+        (f"{versioned}:{plain}", versioned / "python3.11"),
+    ):
+        result = cnb.run("build", path=path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"({chosen})" in result.stdout

@@ -20,7 +20,7 @@ import pytest
 from support import BUILD_GID, BUILD_UID, REPO, needs_root
 
 from writable_paths.apply import Applier
-from writable_paths.engine import Pass, Summary
+from writable_paths.engine import WARNINGS_SHOWN, Pass, Summary, Warnings
 from writable_paths.parallel import Job, worker_count
 from writable_paths.patterns import parse_file
 from writable_paths.walk import Sharing
@@ -81,8 +81,9 @@ def outcome(summary: Summary) -> tuple[object, ...]:
         summary.tightened,
         sorted(summary.roots),
         sorted(summary.created),
-        sorted(summary.unchangeable),
+        summary.unchangeable,
         summary.warnings.counts,
+        summary.warnings.shown,  # the same ones, in the same order
     )
 
 
@@ -148,7 +149,8 @@ class _Dying(Pass):
 def test_a_failing_worker_fails_the_pass_instead_of_hanging(
     tmp_path: Path, how: str, message: str
 ) -> None:
-    for i in range(30):
+    # More directories than the job pipe holds: the build must not wait on it.
+    for i in range(600):
         (tmp_path / f"d{i}" / "sub").mkdir(parents=True)
     dying = _Dying(
         parse_file(b"/d0/\n", ".writable-paths"),
@@ -200,10 +202,23 @@ def test_a_large_tree_gets_workers_by_default(tmp_path: Path) -> None:
     assert all(stat.S_IMODE(os.stat(tmp_path / f"d{i}").st_mode) == 0o755 for i in range(1, 300))
 
 
+NO_SHM = 'mount -t tmpfs -o ro tmpfs /dev/shm && exec "$@"'
+
+
 @needs_root
-def test_the_build_walks_alone_when_it_may_not_start_processes(tmp_path: Path) -> None:
-    """With a process limit of one (a container's pids limit), forking fails:
-    the pass goes on in its own process instead of failing."""
+@pytest.mark.parametrize(
+    "limit",
+    [
+        ["prlimit", "--nproc=1"],  # a container's pids limit: no fork
+        ["unshare", "--mount", "sh", "-c", NO_SHM, "sh"],  # no /dev/shm: no lock
+    ],
+    ids=["no-fork", "no-shm"],
+)
+def test_the_build_walks_alone_when_it_may_not_start_workers(
+    tmp_path: Path, limit: list[str]
+) -> None:
+    """When the system refuses new processes or shared locks, the pass goes on
+    in its own process instead of failing."""
     root = Path(tempfile.mkdtemp(prefix="wp-nproc-"))
     try:
         os.chmod(root, 0o755)
@@ -224,7 +239,7 @@ def test_the_build_walks_alone_when_it_may_not_start_processes(tmp_path: Path) -
         )
         user = ["setpriv", f"--reuid={BUILD_UID}", f"--regid={BUILD_GID}", "--clear-groups"]
         result = subprocess.run(
-            [*user, "prlimit", "--nproc=1", "/usr/bin/python3", "-I", "-S", "-c", code],
+            [*limit, *user, "/usr/bin/python3", "-I", "-S", "-c", code],
             capture_output=True,
             text=True,
             check=False,
@@ -235,3 +250,20 @@ def test_the_build_walks_alone_when_it_may_not_start_processes(tmp_path: Path) -
         assert stat.S_IMODE(os.stat(app / "d0").st_mode) == 0o2775
     finally:
         shutil.rmtree(root)
+
+
+def test_warnings_show_the_same_first_ones_however_they_were_split() -> None:
+    messages = [f"'path/{i:03d}' is odd" for i in range(3 * WARNINGS_SHOWN)]
+    random.Random(3).shuffle(messages)
+    whole = Warnings()
+    for message in messages:
+        whole.add("special", message)
+    halves = [Warnings(), Warnings()]
+    for i, message in enumerate(messages):
+        halves[i % 2].add("special", message)
+    merged = Warnings()
+    for half in halves:
+        merged.merge(half)
+    expected = sorted(messages)[:WARNINGS_SHOWN]
+    assert whole.shown == merged.shown == {"special": expected}
+    assert whole.counts == merged.counts == {"special": 3 * WARNINGS_SHOWN}

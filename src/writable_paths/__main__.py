@@ -11,6 +11,16 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
+# The top-level packages in vendor/ (requirements/runtime.txt and what they bring).
+VENDORED = (
+    "pydantic",
+    "pydantic_core",
+    "typing_extensions",
+    "typing_inspection",
+    "annotated_types",
+)
+
+
 def main(argv: Sequence[str]) -> int:
     if len(argv) < 2 or argv[1] not in ("detect", "build"):
         sys.stderr.write("usage: writable_paths BUILDPACK_DIR detect|build [ARGS...]\n")
@@ -23,11 +33,11 @@ def main(argv: Sequence[str]) -> int:
             from .build import main as run
         # The build imports pydantic only when a setting needs checking.
         return run(buildpack_dir, args)
-    except ImportError as err:
-        return _missing_dependency(buildpack_dir, err)
     except KeyboardInterrupt:
         return 130
-    except Exception:
+    except Exception as err:
+        if isinstance(err, ImportError) and (err.name or "").split(".")[0] in VENDORED:
+            return _missing_dependency(buildpack_dir, err)
         import traceback
 
         sys.stderr.write(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+from bisect import insort
 
 from . import modes
 from .decide import Decider, Decision
@@ -39,19 +40,31 @@ TIGHTEN_FAILED = "tighten-failed"
 
 
 class Warnings:
-    """Warnings by kind, keeping the first ``WARNINGS_SHOWN`` of each."""
+    """Warnings by kind, counting all and keeping ``WARNINGS_SHOWN`` of each: the
+    first by ``key`` (the message itself unless given), so the same tree shows the
+    same warnings however many processes walked it."""
 
-    __slots__ = ("counts", "shown")
+    __slots__ = ("_kept", "counts")
 
     def __init__(self) -> None:
-        self.shown: dict[str, list[str]] = {}
+        self._kept: dict[str, list[tuple[str, str]]] = {}
         self.counts: dict[str, int] = {}
 
-    def add(self, kind: str, message: str) -> None:
+    def add(self, kind: str, message: str, key: str | None = None) -> None:
         self.counts[kind] = self.counts.get(kind, 0) + 1
-        kept = self.shown.setdefault(kind, [])
-        if len(kept) < WARNINGS_SHOWN:
-            kept.append(message)
+        self._keep(kind, (message if key is None else key, message))
+
+    def _keep(self, kind: str, item: tuple[str, str]) -> None:
+        kept = self._kept.setdefault(kind, [])
+        if len(kept) >= WARNINGS_SHOWN:
+            if item >= kept[-1]:
+                return
+            kept.pop()
+        insort(kept, item)
+
+    @property
+    def shown(self) -> dict[str, list[str]]:
+        return {kind: [message for _, message in kept] for kind, kept in self._kept.items()}
 
     def total(self) -> int:
         return sum(self.counts.values())
@@ -59,8 +72,8 @@ class Warnings:
     def merge(self, other: Warnings) -> None:
         for kind, count in other.counts.items():
             self.counts[kind] = self.counts.get(kind, 0) + count
-            kept = self.shown.setdefault(kind, [])
-            kept.extend(other.shown.get(kind, [])[: WARNINGS_SHOWN - len(kept)])
+            for item in other._kept.get(kind, []):
+                self._keep(kind, item)
 
 
 class Change:
@@ -223,13 +236,7 @@ class Pass(Worker):
         mine.warnings.merge(summary.warnings)
         self._used.update(used)
         for key, other in linked.items():
-            known = self._linked.get(key)
-            if known is None:
-                self._linked[key] = other
-                continue
-            known.seen += other.seen
-            if other.decision.selected and not known.decision.selected:
-                known.mode, known.gid, known.decision = other.mode, other.gid, other.decision
+            self._link(key, other)
 
     # -- the steps -------------------------------------------------------
 
@@ -267,6 +274,7 @@ class Pass(Worker):
                         f"{pattern.source}: cannot create directory '{wanted}': '{path}' is a "
                         "file. Remove the file from the app, or drop the trailing '/' from the "
                         "pattern to make the file writable instead.",
+                        key=f"{index:09d}",  # in pattern order
                     )
 
     def _visit(self, entry: Entry, context: Context) -> Context | None:
@@ -369,15 +377,20 @@ class Pass(Worker):
         self, entry: Entry, target: int, gid: int | None, decision: Decision
     ) -> None:
         st = entry.stat
-        key = (st.st_dev, st.st_ino)
+        self._link((st.st_dev, st.st_ino), _Linked(entry.names, st, target, gid, decision))
+
+    def _link(self, key: tuple[int, int], other: _Linked) -> None:
+        """Count ``other``'s links of the inode ``key`` with those known."""
         known = self._linked.get(key)
         if known is None:
-            self._linked[key] = _Linked(entry.names, st, target, gid, decision)
+            self._linked[key] = other
             return
-        known.seen += 1
-        if decision.selected and not known.decision.selected:
+        known.seen += other.seen
+        # The first path by name stands for the file, whichever process saw it first.
+        known.names = min(known.names, other.names)
+        if other.decision.selected and not known.decision.selected:
             # One inode, one mode: a link that is selected makes the file writable.
-            known.mode, known.gid, known.decision = target, gid, decision
+            known.mode, known.gid, known.decision = other.mode, other.gid, other.decision
 
     def _settle_hard_links(self, root_fd: int) -> None:
         for key, linked in self._linked.items():
@@ -435,6 +448,7 @@ class Pass(Worker):
                 UNUSED,
                 f"{pattern.source}: {what}: no path matches it outside an already "
                 f"selected directory{hint}.",
+                key=f"{index:09d}",  # in pattern order
             )
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from multiprocessing.context import ForkProcess
     from multiprocessing.sharedctypes import Synchronized
+    from multiprocessing.synchronize import Lock
 
     from .decide import Context
 
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 Job = tuple[tuple[str, ...], tuple[int, int], "Context"]
 
 MAX_WORKERS = 8
+# Jobs waiting per worker before the build walks a directory itself: workers that
+# stop reading (killed) can then never block the build, which notices at the end.
+QUEUED_PER_WORKER = 2
 START_AFTER = 64  # directories entered before workers start (about 1,300 entries here)
 _POLL_SECONDS = 0.5  # how often a waiting worker checks that the build still runs
 
@@ -76,40 +80,54 @@ class Channel:
         self.idle: Synchronized[int] = context.RawValue("i", 0)
         self.queued: Synchronized[int] = context.RawValue("i", 0)
         self.context = context
+        self.build = os.getpid()
+
+    def _acquire(self, lock: Lock) -> None:
+        """Take ``lock``; a worker whose build is gone exits instead of waiting."""
+        while not lock.acquire(timeout=_POLL_SECONDS):
+            if os.getpid() != self.build:
+                _exit_if_orphaned(self.build)
+
+    def _count(self, outstanding: int, queued: int, idle: int) -> int:
+        """Change the counters together; the jobs outstanding afterwards."""
+        self._acquire(self._lock)
+        try:
+            self._outstanding.value += outstanding
+            self.queued.value += queued
+            self.idle.value += idle
+            return self._outstanding.value
+        finally:
+            self._lock.release()
 
     def submit(self, job: Job) -> None:
-        with self._lock:
-            self._outstanding.value += 1
-            self.queued.value += 1
-        with self._write_lock:
+        self._count(+1, +1, 0)
+        self._acquire(self._write_lock)
+        try:
             self._writer.send(job)
+        finally:
+            self._write_lock.release()
 
     def finished(self) -> None:
         """One job (or the build's own walk) is done; after the last, stop everyone."""
-        with self._lock:
-            self._outstanding.value -= 1
-            last = self._outstanding.value == 0
-        if last:
-            with self._write_lock:
+        if self._count(-1, 0, 0) == 0:
+            self._acquire(self._write_lock)
+            try:
                 for _ in range(self.workers):
                     self._writer.send(None)
+            finally:
+                self._write_lock.release()
 
-    def next_job(self, parent: int) -> Job | None:
+    def next_job(self) -> Job | None:
         """The next job, or None when all work is done. Exits if the build died."""
-        with self._lock:
-            self.idle.value += 1
-        while not self._read_lock.acquire(timeout=_POLL_SECONDS):
-            _exit_if_orphaned(parent)
+        self._count(0, 0, +1)
+        self._acquire(self._read_lock)
         try:
             while not self._reader.poll(_POLL_SECONDS):
-                _exit_if_orphaned(parent)
+                _exit_if_orphaned(self.build)
             job: Job | None = self._reader.recv()
         finally:
             self._read_lock.release()
-        with self._lock:
-            self.idle.value -= 1
-            if job is not None:
-                self.queued.value -= 1
+        self._count(0, -1 if job is not None else 0, -1)
         return job
 
 
@@ -171,12 +189,17 @@ class Pool(Sharing):
             self._start()
             if self._channel is None:
                 return False
+        if self._channel.queued.value >= QUEUED_PER_WORKER * self._channel.workers:
+            return False
         st = entry.stat
         self._channel.submit((entry.names, (st.st_dev, st.st_ino), state))
         return True
 
     def _start(self) -> None:
-        channel = Channel(self._workers)
+        try:
+            channel = Channel(self._workers)
+        except (OSError, ImportError):  # no /dev/shm for its lock, no ctypes: walk alone
+            return
         self._channel = channel
         # Forked workers inherit unwritten output and would write it again.
         sys.stdout.flush()
@@ -256,7 +279,7 @@ def _work(
         worker.begin()
         sharing = WorkerSharing(channel, parent)
         while True:
-            job = channel.next_job(parent)
+            job = channel.next_job()
             if job is None:
                 break
             worker.run_job(job, sharing)
