@@ -41,9 +41,10 @@ if TYPE_CHECKING:
 Job = tuple[tuple[str, ...], tuple[int, int], "Context"]
 
 MAX_WORKERS = 8
-# Jobs waiting per worker before the build walks a directory itself: workers that
-# stop reading (killed) can then never block the build, which notices at the end.
-QUEUED_PER_WORKER = 2
+# Jobs waiting per worker before the build walks a directory itself. A job is a
+# path, so this many stay well within the pipe's 64 KiB: workers that stop reading
+# (killed) can never block the build, which notices them at the end.
+QUEUED_PER_WORKER = 16
 START_AFTER = 64  # directories entered before workers start (about 1,300 entries here)
 _POLL_SECONDS = 0.5  # how often a waiting worker checks that the build still runs
 
