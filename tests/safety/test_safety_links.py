@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import pytest
 from safety_sandbox import BUILD_GID, OTHER_GID, Sandbox, needs_root, sandbox
 
+from writable_paths.parallel import START_AFTER, worker_count
+
 pytestmark = needs_root
 
 
@@ -189,3 +191,25 @@ def test_hard_links_inside_the_app_are_changed_in_non_strict_mode(sb: Sandbox) -
     assert result.returncode == 0, result
     assert "hard links outside" not in result.stdout
     assert sb.mode("data/db") == 0o664
+
+
+@pytest.mark.parametrize("pattern", ["*", "**/", "/deep/*/up/cache/", "deep/**/escape/"])
+def test_worker_processes_never_reach_through_symlinks_either(sb: Sandbox, pattern: str) -> None:
+    """A tree large enough for worker processes, with the same links deep down
+    where the workers walk: the invariant holds for them too."""
+    workers = worker_count()
+    if workers < 2:
+        pytest.skip("one CPU: the build walks alone")
+    for i in range(3 * START_AFTER):
+        sb.write(f"deep/d{i}/file.txt", "x", 0o666)
+        if i % 50 == 0:
+            sb.symlink(f"deep/d{i}/escape", "/etc")
+            sb.symlink(f"deep/d{i}/up", "../../../outside")
+            sb.symlink(f"deep/d{i}/shared.txt", str(sb.other / "shared.txt"))
+            os.link(sb.outside / "x", sb.path(f"deep/d{i}/hard-link-out"))
+    _symlink_tree(sb)
+    sb.patterns(pattern + "\n")
+    result = sb.build()
+    assert result.returncode == 0, result
+    assert f"{workers} worker processes" in result.stdout
+    assert not (sb.outside / "cache" / "x").exists()
