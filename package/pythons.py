@@ -107,16 +107,23 @@ def apt_download(dest: Path, suite: str, packages: list[str], into: Path) -> Non
         run("apt-get", "-q", *options, "download", *packages, cwd=into)
 
 
+def _tool_file(dest: Path, suite: str, package: str, inside: str) -> Path:
+    """``inside`` of ``suite``'s ``package``, unpacked under ``<dest>/tools/<package>``."""
+    root = dest / "tools" / package
+    path = root / inside
+    if not path.is_file():
+        debs = dest / "debs" / "tools"
+        if not list(debs.glob(f"{package}_*.deb")):
+            apt_download(dest, suite, [package], debs)
+        extract(debs.glob(f"{package}_*.deb"), root)
+    return path
+
+
 def ubuntu_keyring(dest: Path) -> Path:
     """Ubuntu's archive keyring, from Debian's ubuntu-keyring package (Debian-signed)."""
-    root = dest / "tools" / "ubuntu-keyring"
-    keyring = root / "usr/share/keyrings/ubuntu-archive-keyring.gpg"
-    if not keyring.is_file():
-        debs = dest / "debs" / "tools"
-        if not list(debs.glob("ubuntu-keyring_*.deb")):
-            apt_download(dest, "trixie", ["ubuntu-keyring"], debs)
-        extract(debs.glob("ubuntu-keyring_*.deb"), root)
-    return keyring
+    return _tool_file(
+        dest, "trixie", "ubuntu-keyring", "usr/share/keyrings/ubuntu-archive-keyring.gpg"
+    )
 
 
 def patchelf(dest: Path) -> Path:
@@ -124,14 +131,7 @@ def patchelf(dest: Path) -> Path:
     found = shutil.which("patchelf")
     if found:
         return Path(found)
-    root = dest / "tools" / "patchelf"
-    tool = root / "usr/bin/patchelf"
-    if not tool.is_file():
-        debs = dest / "debs" / "tools"
-        if not list(debs.glob("patchelf_*.deb")):
-            apt_download(dest, "bookworm", ["patchelf"], debs)
-        extract(debs.glob("patchelf_*.deb"), root)
-    return tool
+    return _tool_file(dest, "bookworm", "patchelf", "usr/bin/patchelf")
 
 
 def extract(debs: Iterable[Path], root: Path) -> None:
