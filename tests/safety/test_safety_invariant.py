@@ -4,26 +4,17 @@ what they must (a check that can never fail proves nothing)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
-import pytest
 from safety_sandbox import (
     BUILD_UID,
     Sandbox,
     allowed_changes,
     needs_root,
-    sandbox,
     snapshot,
     subtree,
 )
 
 pytestmark = needs_root
-
-
-@pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with sandbox() as box:
-        yield box
 
 
 def test_the_sandbox_is_reachable_by_the_build_user(sb: Sandbox) -> None:

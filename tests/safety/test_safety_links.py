@@ -8,20 +8,13 @@ output holds no traceback.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
-from safety_sandbox import BUILD_GID, OTHER_GID, Sandbox, needs_root, sandbox
+from safety_sandbox import BUILD_GID, OTHER_GID, Sandbox, needs_root
 
 from writable_paths.parallel import START_AFTER, worker_count
 
 pytestmark = needs_root
-
-
-@pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with sandbox() as box:
-        yield box
 
 
 def _symlink_tree(sb: Sandbox) -> None:

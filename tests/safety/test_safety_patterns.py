@@ -8,20 +8,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import tomllib
-from safety_sandbox import BUILD_GID, Result, Sandbox, needs_root, remove_tree, sandbox, subtree
+from safety_sandbox import BUILD_GID, Result, Sandbox, needs_root, remove_tree, subtree
 
 pytestmark = needs_root
-
-
-@pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with sandbox() as box:
-        yield box
 
 
 def label_roots(sb: Sandbox) -> set[str]:

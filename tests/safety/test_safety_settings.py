@@ -3,18 +3,10 @@ stops the build before anything changes; an empty one means "not set"."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from safety_sandbox import Result, Sandbox, needs_root, sandbox, subtree
+from safety_sandbox import Result, Sandbox, needs_root, subtree
 
 pytestmark = needs_root
-
-
-@pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with sandbox() as box:
-        yield box
 
 
 def assert_app_unchanged(result: Result) -> None:

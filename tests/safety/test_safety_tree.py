@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 
 import pytest
 import tomllib
@@ -15,17 +14,10 @@ from safety_sandbox import (
     OTHER_GID,
     Sandbox,
     needs_root,
-    sandbox,
     subtree,
 )
 
 pytestmark = needs_root
-
-
-@pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with sandbox() as box:
-        yield box
 
 
 def label_roots(sb: Sandbox) -> set[str]:
