@@ -231,6 +231,18 @@ def _fetched_python(version: str) -> Path:
     python = CACHE / "pythons" / "bin" / f"python{version}"
     if not python.exists():
         pytest.skip(f"no {python}: run package/pythons.py (make install does)")
+    if AS_ROOT:
+        # The fetched interpreters live in the checkout and are patched to load their
+        # libc from there: a checkout under a directory only root may enter (mktemp -d
+        # makes 0700 ones) hides them from the build user.
+        user = ["setpriv", f"--reuid={UID}", f"--regid={GID}", "--clear-groups"]
+        reach = subprocess.run(
+            [*user, str(python), "-I", "-S", "-c", "pass"],
+            capture_output=True,
+            check=False,
+        )
+        if reach.returncode != 0:
+            pytest.skip(f"uid {UID} cannot run {python}: clone where other users can enter")
     return python
 
 
