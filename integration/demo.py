@@ -29,25 +29,25 @@ def _engine_reasons(sandbox: Sandbox, image: Image) -> dict[str, str]:
     (a dry run over the built image, changing nothing)."""
     if str(REPO / "src") not in sys.path:
         sys.path.insert(0, str(REPO / "src"))
-    from writable_paths.apply import Applier
-    from writable_paths.config import load_patterns, read_settings
-    from writable_paths.decide import Decision
-    from writable_paths.engine import Pass
-    from writable_paths.walk import Entry
+    from writable_paths.cnb.settings import read_settings
+    from writable_paths.cnb.sources import load_patterns
+    from writable_paths.core.decide import Decision
+    from writable_paths.fs.apply import Applier
+    from writable_paths.fs.engine import Pass
+    from writable_paths.fs.walk import Entry
 
-    values = read_settings({}, str(sandbox.platform_dir))
-    patterns = load_patterns(str(sandbox.app_dir), values)
+    settings = read_settings({}, str(sandbox.platform_dir))
+    patterns = load_patterns(str(sandbox.app_dir), settings)
     reasons: dict[str, str] = {}
 
     def record(entry: Entry, decision: Decision) -> None:
         if not decision.selected:
             return
-        if decision.root and decision.reason is not None:
-            reasons[entry.path] = str(decision.reason)
-        else:
-            parent = entry.path.rpartition("/")[0]
-            root = reasons.get(parent, "")
-            reasons[entry.path] = root if root.startswith("beneath ") else f"beneath {parent}/"
+        selection = decision.selection
+        assert selection is not None
+        reasons[entry.path] = (
+            str(selection.source) if decision.root else f"beneath {selection.path}/"
+        )
 
     Pass(
         patterns,

@@ -28,9 +28,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from writable_paths.decide import Context, Decider, Decision
+from writable_paths.core.decide import Context, Decider, Decision
+from writable_paths.core.patterns import parse_file
 from writable_paths.errors import PatternError
-from writable_paths.patterns import parse_file
 
 ORIGIN = ".writable-paths"
 GIT = shutil.which("git")

@@ -15,3 +15,14 @@ RUN_UID = 1002
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0, reason="switching to the build user (uid 1001) needs root"
 )
+
+
+def shown(summary: object) -> dict[str, list[str]]:
+    """The warnings a pass's summary shows, kind by kind, as the build words them."""
+    from writable_paths import wording
+    from writable_paths.fs.engine import Summary
+
+    assert isinstance(summary, Summary)
+    return {
+        kind: [wording.finding(item) for item in items] for kind, items in summary.findings.shown()
+    }

@@ -13,8 +13,8 @@ import tomllib
 from support import REPO
 
 from writable_paths import __version__
-from writable_paths.cnb import buildpack_title, toml_string, write_launch_label
-from writable_paths.config import SETTING_NAMES
+from writable_paths.cnb.api import buildpack_title, toml_string, write_launch_label
+from writable_paths.cnb.settings import SETTING_NAMES
 
 BUILDPACK = tomllib.loads((REPO / "buildpack.toml").read_text())
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())

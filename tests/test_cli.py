@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 
-from writable_paths import cli, manifest, starter
-from writable_paths.apply import Applier
-from writable_paths.config import load_patterns
-from writable_paths.engine import Pass
+from writable_paths.cli import main as cli
+from writable_paths.cli import manifest, starter
+from writable_paths.cnb.settings import Settings
+from writable_paths.cnb.sources import load_patterns
+from writable_paths.core.patterns import parse_file
 from writable_paths.errors import UserError
-from writable_paths.patterns import parse_file
+from writable_paths.fs.apply import Applier
+from writable_paths.fs.engine import Pass
 
 SCRIPT = Path(sys.executable).parent / "writable-paths"
 BP_VARS = (
@@ -248,7 +250,7 @@ def test_check_agrees_with_a_real_build(tmp_path: Path, capsys: pytest.CaptureFi
 
     selected: list[str] = []
     summary = Pass(
-        load_patterns(str(app), {}),
+        load_patterns(str(app), Settings()),
         strict=True,
         gid=os.getgid(),
         applier=Applier(),
@@ -282,7 +284,7 @@ def test_check_invalid_pattern_prints_the_buildpacks_error(
 ) -> None:
     app = rails(tmp_path / "app", "log/\n../shared/\n")
     with pytest.raises(UserError) as info:
-        load_patterns(str(app), {})
+        load_patterns(str(app), Settings())
     code, out, err = run(capsys, "check", str(app))
     assert code == 1
     assert out == ""

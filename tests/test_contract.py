@@ -20,7 +20,7 @@ import tomllib
 from lifecycle import Platform, copy_buildpack, platform
 from support import BUILD_GID, BUILD_UID, needs_root
 
-from writable_paths.parallel import START_AFTER, worker_count
+from writable_paths.fs.parallel import START_AFTER, worker_count
 
 PYTHON_DIR = str(Path(sys.executable).resolve().parent)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from writable_paths.decide import PARENT_SELECTED, Context, Decider
-from writable_paths.patterns import parse_file
+from writable_paths.core.decide import PARENT_SELECTED, Context, Decider
+from writable_paths.core.patterns import parse_file
 
 
 def decider(text: str) -> Decider:
@@ -94,7 +94,7 @@ def test_unreachable_directory_needs_no_matching() -> None:
     d = decider("/log/\n")
     _, context = d.decide(d.root, b"node_modules", True)
     assert context is not None
-    assert not context.reachable
+    assert not context.active  # no pattern can decide anything beneath it
     _, context = d.decide(d.root, b"log", True)
     assert context is not None
     assert context.selected

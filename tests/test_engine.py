@@ -9,11 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support import BUILD_GID, needs_root
+from support import BUILD_GID, needs_root, shown
 
-from writable_paths.apply import Applier
-from writable_paths.engine import Change, Pass, Summary
-from writable_paths.patterns import parse_file
+from writable_paths.core.patterns import parse_file
+from writable_paths.fs.apply import Applier
+from writable_paths.fs.engine import Change, Pass, Summary
 
 GID = BUILD_GID if os.geteuid() == 0 else os.getgid()
 
@@ -127,8 +127,8 @@ def test_negated_literal_directory_is_not_created(tmp_path: Path) -> None:
 def test_file_in_the_way_of_a_directory_pattern_warns(tmp_path: Path) -> None:
     app = make_app(tmp_path, {"tmp": 0o644})
     summary = run(app, "tmp/pids/\n")
-    assert "blocked" in summary.warnings.counts
-    assert "'tmp' is a file" in summary.warnings.shown["blocked"][0]
+    assert "blocked" in summary.findings.counts
+    assert "'tmp' is a file" in shown(summary)["blocked"][0]
     assert mode(app / "tmp") == 0o644
 
 
@@ -143,11 +143,11 @@ def test_symlink_is_never_followed_or_changed(tmp_path: Path) -> None:
     summary = run(app, "node_modules/.cache/\n")
     assert mode(layer / "node_modules") == 0o755
     assert not (layer / "node_modules/.cache").exists()
-    assert summary.warnings.counts["symlink"] == 1
-    message = summary.warnings.shown["symlink"][0]
+    assert summary.findings.counts["symlink"] == 1
+    message = shown(summary)["symlink"][0]
     assert "node_modules/.cache/" in message
     assert "symlink" in message
-    assert "unused" not in summary.warnings.counts
+    assert "unused" not in summary.findings.counts
 
 
 def test_selected_symlink_is_left_alone_with_a_warning(tmp_path: Path) -> None:
@@ -155,7 +155,7 @@ def test_selected_symlink_is_left_alone_with_a_warning(tmp_path: Path) -> None:
     os.symlink("real", app / "uploads")
     summary = run(app, "uploads\n")
     assert mode(app / "real") == 0o755
-    assert summary.warnings.counts.get("symlink") == 1
+    assert summary.findings.counts.get("symlink") == 1
 
 
 def test_fifo_and_socket_are_left_alone(tmp_path: Path) -> None:
@@ -167,7 +167,7 @@ def test_fifo_and_socket_are_left_alone(tmp_path: Path) -> None:
         os.chmod(app / "run/fifo", 0o666)
         summary = run(app, "run/*\n")
         assert mode(app / "run/fifo") == 0o666
-        assert summary.warnings.counts.get("special") == 2
+        assert summary.findings.counts.get("special") == 2
     finally:
         sock.close()
 
@@ -180,7 +180,7 @@ def test_hard_link_outside_the_app_is_not_changed(tmp_path: Path) -> None:
     summary = run(app, "data/\n")
     assert mode(outside / "shared.db") == 0o644
     assert os.stat(outside / "shared.db").st_gid == group_before
-    assert summary.warnings.counts.get("hardlink") == 1
+    assert summary.findings.counts.get("hardlink") == 1
 
 
 def test_hard_links_inside_the_app_are_changed(tmp_path: Path) -> None:
@@ -188,7 +188,7 @@ def test_hard_links_inside_the_app_are_changed(tmp_path: Path) -> None:
     os.link(app / "data/a.db", app / "b.db")
     summary = run(app, "data/\n")
     assert mode(app / "b.db") == 0o664
-    assert "hardlink" not in summary.warnings.counts
+    assert "hardlink" not in summary.findings.counts
 
 
 def test_unreadable_unselected_directory_warns_that_export_will_fail(tmp_path: Path) -> None:
@@ -197,7 +197,7 @@ def test_unreadable_unselected_directory_warns_that_export_will_fail(tmp_path: P
     try:
         summary = run(app, "log/\n")
         if os.geteuid() != 0:
-            assert "unreadable" in summary.warnings.counts
+            assert "unreadable" in summary.findings.counts
     finally:
         os.chmod(app / "secret", 0o755)
 
@@ -213,7 +213,7 @@ def test_unreadable_selected_directory_is_opened_up(tmp_path: Path) -> None:
 def test_patterns_that_select_nothing_are_reported_with_file_and_line(tmp_path: Path) -> None:
     app = make_app(tmp_path, {"log/a": 0o644})
     summary = run(app, "log/\nuploads/*\n./log\n")
-    messages = summary.warnings.shown["unused"]
+    messages = shown(summary)["unused"]
     assert any(".writable-paths:2:uploads/*" in m for m in messages)
     assert any(".writable-paths:3:./log" in m and "without './'" in m for m in messages)
 

@@ -17,13 +17,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from support import BUILD_GID, BUILD_UID, REPO, needs_root
+from support import BUILD_GID, BUILD_UID, REPO, needs_root, shown
 
-from writable_paths.apply import Applier
-from writable_paths.engine import WARNINGS_SHOWN, Pass, Summary, Warnings
-from writable_paths.parallel import Job, worker_count
-from writable_paths.patterns import parse_file
-from writable_paths.walk import Sharing
+from writable_paths.core.findings import SHOWN, SPECIAL, Finding, Findings
+from writable_paths.core.patterns import parse_file
+from writable_paths.fs.apply import Applier
+from writable_paths.fs.engine import Pass, Summary
+from writable_paths.fs.parallel import Job, worker_count
+from writable_paths.fs.walk import Sharing
 
 GID = BUILD_GID if os.geteuid() == 0 else os.getgid()
 
@@ -81,9 +82,9 @@ def outcome(summary: Summary) -> tuple[object, ...]:
         summary.tightened,
         sorted(summary.roots),
         sorted(summary.created),
-        summary.unchangeable,
-        summary.warnings.counts,
-        summary.warnings.shown,  # the same ones, in the same order
+        summary.failures,
+        summary.findings.counts,
+        shown(summary),  # the same ones, in the same order
     )
 
 
@@ -230,9 +231,9 @@ def test_the_build_walks_alone_when_it_may_not_start_workers(
         subprocess.run(["chown", "-R", f"{BUILD_UID}:{BUILD_GID}", str(app)], check=True)
         code = (
             f"import sys; sys.path.insert(0, {str(root / 'src')!r})\n"
-            "from writable_paths.apply import Applier\n"
-            "from writable_paths.engine import Pass\n"
-            "from writable_paths.patterns import parse_file\n"
+            "from writable_paths.fs.apply import Applier\n"
+            "from writable_paths.fs.engine import Pass\n"
+            "from writable_paths.core.patterns import parse_file\n"
             "summary = Pass(parse_file(b'/d0/', 'x'), strict=True, gid=%d, applier=Applier(),\n"
             "               workers=2, start_workers_after=1).run(%r)\n"
             "print(summary.workers, summary.changed)\n" % (BUILD_GID, str(app))
@@ -253,17 +254,17 @@ def test_the_build_walks_alone_when_it_may_not_start_workers(
 
 
 def test_warnings_show_the_same_first_ones_however_they_were_split() -> None:
-    messages = [f"'path/{i:03d}' is odd" for i in range(3 * WARNINGS_SHOWN)]
-    random.Random(3).shuffle(messages)
-    whole = Warnings()
-    for message in messages:
-        whole.add("special", message)
-    halves = [Warnings(), Warnings()]
-    for i, message in enumerate(messages):
-        halves[i % 2].add("special", message)
-    merged = Warnings()
+    found = [Finding(SPECIAL, f"path/{i:03d}", cause="FIFO") for i in range(3 * SHOWN)]
+    random.Random(3).shuffle(found)
+    whole = Findings()
+    for item in found:
+        whole.add(item)
+    halves = [Findings(), Findings()]
+    for i, item in enumerate(found):
+        halves[i % 2].add(item)
+    merged = Findings()
     for half in halves:
         merged.merge(half)
-    expected = sorted(messages)[:WARNINGS_SHOWN]
-    assert whole.shown == merged.shown == {"special": expected}
-    assert whole.counts == merged.counts == {"special": 3 * WARNINGS_SHOWN}
+    expected = sorted(found, key=lambda f: f.path)[:SHOWN]
+    assert whole.shown() == merged.shown() == [(SPECIAL, expected)]
+    assert whole.counts == merged.counts == {SPECIAL: 3 * SHOWN}

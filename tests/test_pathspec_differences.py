@@ -14,9 +14,9 @@ import pathspec
 import pytest
 from gitoracle import GIT, make_tree, selected_by_git
 
-from writable_paths.decide import Decider
-from writable_paths.patterns import parse_file
-from writable_paths.wildmatch import Segment, compile_path
+from writable_paths.core.decide import Decider
+from writable_paths.core.patterns import parse_file
+from writable_paths.core.wildmatch import Segment, compile_path
 
 
 def engine_selects(patterns: list[str], path: str, is_dir: bool) -> bool:

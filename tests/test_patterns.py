@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from writable_paths.errors import PatternError, UserError
-from writable_paths.patterns import (
+from writable_paths.core.patterns import (
     MAX_FILE_BYTES,
     MAX_LINE_BYTES,
     MAX_PATTERNS,
@@ -15,7 +14,8 @@ from writable_paths.patterns import (
     split_env_value,
     trim_trailing_spaces,
 )
-from writable_paths.wildmatch import DOUBLESTAR, Segment
+from writable_paths.core.wildmatch import DOUBLESTAR, Segment
+from writable_paths.errors import PatternError, UserError
 
 
 def only(text: bytes):

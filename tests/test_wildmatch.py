@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from writable_paths.wildmatch import DOUBLESTAR, Segment, compile_path, has_wildcard
+from writable_paths.core.wildmatch import DOUBLESTAR, Segment, compile_path, has_wildcard
 
 
 def seg(pattern: bytes) -> Segment:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from .cnb import EXIT_BUG, EXIT_ERROR
+from . import wording
+from .cnb.api import EXIT_BUG, EXIT_ERROR
 
 TYPE_CHECKING = False  # keep typing off the detect path
 if TYPE_CHECKING:
@@ -23,14 +24,14 @@ VENDORED = (
 
 def main(argv: Sequence[str]) -> int:
     if len(argv) < 2 or argv[1] not in ("detect", "build"):
-        sys.stderr.write("usage: writable_paths BUILDPACK_DIR detect|build [ARGS...]\n")
+        sys.stderr.write(wording.USAGE + "\n")
         return 2
     buildpack_dir, phase, args = argv[0], argv[1], argv[2:]
     try:
         if phase == "detect":
-            from .detect import main as run
+            from .cnb.detect import main as run
         else:
-            from .build import main as run
+            from .cnb.build import main as run
         # The build imports pydantic only when a setting needs checking.
         return run(buildpack_dir, args)
     except KeyboardInterrupt:
@@ -40,10 +41,7 @@ def main(argv: Sequence[str]) -> int:
             return _missing_dependency(buildpack_dir, err)
         import traceback
 
-        sys.stderr.write(
-            "ERROR: the writable-paths buildpack failed unexpectedly. This is a bug; please "
-            "report it with the output below.\n"
-        )
+        sys.stderr.write(f"ERROR: {wording.BUG}\n")
         traceback.print_exc()
         return EXIT_BUG
 
@@ -53,14 +51,14 @@ def _missing_dependency(buildpack_dir: str, err: ImportError) -> int:
     ``vendor/`` holds pydantic-core for one Python only; the package has 3.9 to 3.14)."""
     import platform
 
-    sys.stderr.write(
-        "ERROR: Cannot load the buildpack's dependencies with this Python\n\n"
-        f"Python {platform.python_version()} on {platform.machine()} cannot import "
-        f"{err.name or 'a module'} from {buildpack_dir}/vendor ({err}).\n\n"
-        "Use the packaged buildpack ('make package' builds it for CPython 3.9 to 3.14 on "
-        "amd64 and arm64), or set BP_WRITABLE_PATHS_PYTHON to the Python that ran "
-        "'make install'.\n"
+    message = wording.missing_dependency(
+        platform.python_version(),
+        platform.machine(),
+        err.name or "a module",
+        f"{buildpack_dir}/vendor",
+        str(err),
     )
+    sys.stderr.write(f"ERROR: {message}\n")
     return EXIT_ERROR
 
 

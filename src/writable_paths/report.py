@@ -1,29 +1,22 @@
-"""Everything a person reads: title, indented steps, warnings, errors, summary."""
+"""How the build lays out what a person reads: a title, steps indented two
+spaces per level, warnings, errors and a summary. The sentences themselves
+come from ``wording``; everything printed is escaped (``errors.printable``)."""
 
 from __future__ import annotations
 
 import sys
 
-from .engine import WARNINGS_SHOWN
+from . import wording
+from .core.policy import permission_string
 from .errors import printable
-from .modes import permission_string
 
 TYPE_CHECKING = False  # the build imports this module: no typing at run time
 if TYPE_CHECKING:
     from typing import TextIO
 
-    from .engine import Change, Summary, Warnings
+    from .core.findings import Findings
     from .errors import UserError
-
-_WARNING_HEADINGS = {
-    "symlink": "Symlinks that patterns reach (left unchanged)",
-    "unused": "Patterns that select nothing",
-    "unreadable": "Directories the build user cannot read",
-    "hardlink": "Files hard-linked outside the app (left unchanged)",
-    "special": "Sockets, FIFOs and devices (left unchanged)",
-    "blocked": "Directories that could not be created",
-    "tighten-failed": "Paths that could not be made read-only",
-}
+    from .fs.engine import Change, Summary
 
 
 class Reporter:
@@ -51,42 +44,29 @@ class Reporter:
         if not self.debug_enabled:
             return
         reason = change.decision.reason
-        why = str(reason) if reason is not None else "not selected"
-        self._line(
-            2,
-            f"{change.path}: {permission_string(change.old_mode)} -> "
-            f"{permission_string(change.new_mode)} ({why})",
-        )
+        why = str(reason) if reason is not None else wording.NOT_SELECTED
+        old, new = permission_string(change.old_mode), permission_string(change.new_mode)
+        self._line(2, wording.change(change.path, old, new, why))
 
-    def warnings(self, warnings: Warnings) -> None:
-        if not warnings.counts:
+    def findings(self, findings: Findings, pattern_file: str) -> None:
+        if not findings.counts:
             return
-        self.step(f"Warnings ({warnings.total()})")
-        for kind, messages in warnings.shown.items():
-            self.detail(_WARNING_HEADINGS.get(kind, kind) + ":")
-            for message in messages:
-                self._line(3, "- " + message)
-            hidden = warnings.counts[kind] - WARNINGS_SHOWN
+        self.step(wording.warnings_heading(findings.total()))
+        for kind, items in findings.shown():
+            self.detail(wording.heading(kind) + ":")
+            for item in items:
+                self._line(3, "- " + wording.finding(item, pattern_file))
+            hidden = findings.hidden(kind)
             if hidden > 0:
-                self._line(3, f"... and {hidden:,} more")
+                self._line(3, wording.hidden(hidden))
 
     def summary(self, summary: Summary, seconds: float) -> None:
-        self.step("Summary")
-        self.detail(
-            f"Writable for the group: {_count(summary.selected_dirs, 'directory', 'directories')}"
-            f" and {_count(summary.selected_files, 'file', 'files')}"
-        )
-        self.detail(
-            f"Made read-only for group and others: {_count(summary.tightened, 'path', 'paths')}"
-        )
-        self.detail(f"Created: {_count(len(summary.created), 'directory', 'directories')}")
-        workers = f", {summary.workers} worker processes" if summary.workers else ""
-        self.detail(f"Done (finished in {seconds:.2f}s{workers})")
+        self.step(wording.SUMMARY)
+        self.detail(wording.writable_counts(summary.selected_dirs, summary.selected_files))
+        self.detail(wording.tightened_count(summary.tightened))
+        self.detail(wording.created_count(len(summary.created)))
+        self.detail(wording.done(seconds, summary.workers))
 
     def error(self, error: UserError) -> None:
         err = sys.stderr if self.out is sys.stdout else self.out
         err.write(f"ERROR: {printable(error.render(), keep_newlines=True)}\n")
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"

@@ -12,7 +12,7 @@ import os
 import pytest
 from safety_sandbox import BUILD_GID, OTHER_GID, Sandbox, needs_root
 
-from writable_paths.parallel import START_AFTER, worker_count
+from writable_paths.fs.parallel import START_AFTER, worker_count
 
 pytestmark = needs_root
 

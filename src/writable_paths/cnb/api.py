@@ -70,7 +70,9 @@ def build_inputs(
 ) -> BuildInputs:
     layers = _pick(environ, "CNB_LAYERS_DIR", args, 0)
     if layers is None:
-        raise SystemExit("bin/build: no layers directory (CNB_LAYERS_DIR or the first argument)")
+        from .. import wording
+
+        raise SystemExit(wording.NO_LAYERS)
     return BuildInputs(
         app_dir=os.getcwd(),
         buildpack_dir=environ.get("CNB_BUILDPACK_DIR") or buildpack_dir,
@@ -82,7 +84,7 @@ def build_inputs(
 
 def buildpack_title() -> str:
     """``<name> <version>``, as buildpack.toml has them, for the title line."""
-    from . import NAME, __version__
+    from .. import NAME, __version__
 
     return f"{NAME} {__version__}"
 

@@ -25,7 +25,8 @@ from __future__ import annotations
 import os
 import sys
 
-from .walk import _OPEN_DIR, Entry, Sharing
+from .beneath import open_checked
+from .walk import Entry, Sharing
 
 TYPE_CHECKING = False  # imported by every build: multiprocessing only once workers start
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized
     from multiprocessing.synchronize import Lock
 
-    from .decide import Context
+    from ..core.decide import Context
 
 # A job: the directory's names from the app root, its (st_dev, st_ino), and
 # the context to enter it with.
@@ -298,17 +299,4 @@ def open_job(root_fd: int, job: Job) -> int:
     """Open the job's directory from the app root, never through a symlink, and
     check it is the directory the build saw. Raises ``OSError``."""
     names, ident, _ = job
-    fd = os.dup(root_fd)
-    try:
-        for name in names:
-            nxt = os.open(name, _OPEN_DIR, dir_fd=fd)
-            os.close(fd)
-            fd = nxt
-        st = os.fstat(fd)
-    except BaseException:
-        os.close(fd)
-        raise
-    if (st.st_dev, st.st_ino) != ident:
-        os.close(fd)
-        raise OSError(0, "replaced while the build ran")
-    return fd
+    return open_checked(root_fd, names, ident)

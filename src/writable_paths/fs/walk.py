@@ -17,14 +17,15 @@ from __future__ import annotations
 import os
 import stat
 
+from .beneath import OPEN_DIR
+
 TYPE_CHECKING = False  # the build imports this module: no typing at run time
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .decide import Context
+    from ..core.decide import Context
 
 MAX_OPEN_DIRS = 64
-_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class Dir:
@@ -95,10 +96,6 @@ class Entry:
     @property
     def path(self) -> str:
         return "/".join(self.names)
-
-    @property
-    def is_dir(self) -> bool:
-        return stat.S_ISDIR(self.stat.st_mode)
 
 
 class Walk:
@@ -183,7 +180,7 @@ class Walk:
 
     def _open(self, parent: Dir, entry: Entry) -> Dir | None:
         try:
-            fd = os.open(entry.name, _OPEN_DIR, dir_fd=entry.dir_fd)
+            fd = os.open(entry.name, OPEN_DIR, dir_fd=entry.dir_fd)
         except OSError as err:
             self._on_unreadable(entry.path, err)
             return None
@@ -199,7 +196,7 @@ class Walk:
         if parent.fd is not None:
             return
         assert child.fd is not None
-        fd = os.open("..", _OPEN_DIR, dir_fd=child.fd)
+        fd = os.open("..", OPEN_DIR, dir_fd=child.fd)
         st = os.fstat(fd)
         if (st.st_dev, st.st_ino) != parent.ident:
             os.close(fd)

@@ -7,7 +7,7 @@ buildpack cannot act on safely, naming the file and line.
 
 from __future__ import annotations
 
-from .errors import PatternError, UserError
+from ..errors import PatternError, UserError
 from .wildmatch import DOUBLESTAR, Segment, compile_path, compile_pathname, has_wildcard
 
 TYPE_CHECKING = False  # detect imports this module: no dataclasses or typing at run time
@@ -85,6 +85,13 @@ class PatternSet:
 
     def __len__(self) -> int:
         return len(self.patterns)
+
+    def origins(self) -> dict[str, int]:
+        """How many patterns each source (file or setting) holds, in order."""
+        counts: dict[str, int] = {}
+        for pattern in self.patterns:
+            counts[pattern.source.origin] = counts.get(pattern.source.origin, 0) + 1
+        return counts
 
     def __add__(self, other: PatternSet) -> PatternSet:
         combined = PatternSet(self.patterns + other.patterns)

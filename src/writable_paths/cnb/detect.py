@@ -8,11 +8,13 @@ the file and line; anything else passes (0). Imports stay light: no pydantic.
 from __future__ import annotations
 
 import os
-import sys
 
-from .cnb import EXIT_ERROR, EXIT_PASS, detect_inputs
-from .config import load_patterns, read_settings
-from .errors import UserError, printable
+from .. import wording
+from ..errors import UserError
+from ..report import Reporter
+from .api import EXIT_ERROR, EXIT_PASS, detect_inputs
+from .settings import read_settings
+from .sources import load_patterns
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,11 +23,12 @@ if TYPE_CHECKING:
 
 def main(buildpack_dir: str, args: Sequence[str]) -> int:
     inputs = detect_inputs(buildpack_dir, args, os.environ)
+    reporter = Reporter()
     try:
-        values = read_settings(os.environ, inputs.platform_dir)
-        patterns = load_patterns(inputs.app_dir, values)
+        settings = read_settings(os.environ, inputs.platform_dir, validate=False)
+        patterns = load_patterns(inputs.app_dir, settings)
     except UserError as err:
-        sys.stderr.write(f"ERROR: {printable(err.render(), keep_newlines=True)}\n")
+        reporter.error(err)
         return EXIT_ERROR
-    print(f"writable-paths: {len(patterns)} pattern(s) configured")
+    reporter.title(wording.detect_configured(len(patterns)))
     return EXIT_PASS

@@ -8,17 +8,16 @@ import stat
 from dataclasses import dataclass, field
 from typing import Any
 
-from .apply import Applier
-from .config import load_patterns, read_settings
-from .decide import PARENT_SELECTED, Decision
-from .engine import Change, Pass, Summary
-from .errors import UserError
-from .patterns import PatternSet
-from .settings import Settings
-from .walk import Entry
-
-DIRECTORY = "directory"
-FILE = "file"
+from .. import wording
+from ..cnb.settings import Settings, read_settings
+from ..cnb.sources import load_patterns
+from ..core import policy
+from ..core.decide import Decision
+from ..core.patterns import PatternSet
+from ..core.policy import DIRECTORY, FILE
+from ..fs.apply import Applier
+from ..fs.engine import Change, Pass, Summary
+from ..fs.walk import Entry
 
 
 @dataclass
@@ -33,17 +32,9 @@ def resolve_app_dir(raw: str) -> str:
     try:
         st = os.stat(path)
     except OSError as err:
-        raise UserError(
-            f"Cannot use {raw} as the app directory",
-            f"{path}: {err.strerror}.",
-            "Give the app's root directory (the one pack builds), or run the command in it.",
-        ) from None
+        raise wording.app_dir_refused(raw, path, err.strerror or str(err)) from None
     if not stat.S_ISDIR(st.st_mode):
-        raise UserError(
-            f"Cannot use {raw} as the app directory",
-            f"{path} is not a directory.",
-            "Give the app's root directory (the one pack builds), or run the command in it.",
-        )
+        raise wording.app_dir_refused(raw, path, wording.NOT_A_DIRECTORY)
     return path
 
 
@@ -51,16 +42,8 @@ def load(raw_app_dir: str) -> Config:
     """The app's configuration, read and validated exactly as the build does
     (pattern file and ``BP_*`` variables from this process's environment)."""
     app_dir = resolve_app_dir(raw_app_dir)
-    values = read_settings(os.environ, None)
-    settings = Settings.from_values(values)
-    return Config(app_dir, settings, load_patterns(app_dir, values))
-
-
-def origins(patterns: PatternSet) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for pattern in patterns.patterns:
-        counts[pattern.source.origin] = counts.get(pattern.source.origin, 0) + 1
-    return counts
+    settings = read_settings(os.environ, None)
+    return Config(app_dir, settings, load_patterns(app_dir, settings))
 
 
 # -- the dry run -------------------------------------------------------------
@@ -114,12 +97,12 @@ def _tree_order(path: str) -> list[str]:
     return path.split("/")
 
 
-def _root_of(roots_of: dict[str, Selected], parent: str) -> Selected:
-    """The selection root above a selected directory's entry."""
-    root = roots_of.get(parent)
-    if root is None:  # cannot happen: the walk visits parents first
-        root = Selected(parent, DIRECTORY, True, PARENT_SELECTED)
-    return root
+def _selected(path: str, kind: str, decision: Decision, created: bool = False) -> Selected:
+    """What ``check`` lists for a selected entry: a root, or the root it lies under."""
+    selection = decision.selection
+    assert selection is not None
+    via = None if decision.root else selection.path
+    return Selected(path, kind, decision.root, str(selection.source), via, created)
 
 
 def preview(config: Config, every: bool) -> Preview:
@@ -128,24 +111,14 @@ def preview(config: Config, every: bool) -> Preview:
     Without ``every`` only the selection roots are kept, not every entry beneath them.
     """
     selected: list[Selected] = []
-    roots_of: dict[str, Selected] = {}  # selected directory -> its selection root
     tightened: list[str] = []
 
     def on_decision(entry: Entry, decision: Decision) -> None:
-        mode = entry.stat.st_mode
-        if not decision.selected or not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        kind = policy.kind_of(entry.stat.st_mode)
+        if not decision.selected or kind not in (DIRECTORY, FILE):
             return  # symlinks and special files stay as they are (and get a warning)
-        kind = DIRECTORY if stat.S_ISDIR(mode) else FILE
-        if decision.root:
-            item = Selected(entry.path, kind, True, str(decision.reason))
-            selected.append(item)
-            if every and kind == DIRECTORY:
-                roots_of[item.path] = item
-        elif every:
-            root = _root_of(roots_of, "/".join(entry.parent.names()))
-            selected.append(Selected(entry.path, kind, False, root.source, root.path))
-            if kind == DIRECTORY:
-                roots_of[entry.path] = root
+        if decision.root or every:
+            selected.append(_selected(entry.path, kind, decision))
 
     def on_change(change: Change) -> None:
         if every and not change.decision.selected:
@@ -167,14 +140,8 @@ def preview(config: Config, every: bool) -> Preview:
         names = tuple(os.fsencode(n) for n in path.split("/"))
         decision = engine.decider.decide_path(names)
         created_selected += decision.selected
-        if decision.selected and decision.root:
-            item = Selected(path, DIRECTORY, True, str(decision.reason), created=True)
-            selected.append(item)
-            roots_of[path] = item
-        elif decision.selected and every:
-            root = _root_of(roots_of, "/".join(path.split("/")[:-1]))
-            selected.append(Selected(path, DIRECTORY, False, root.source, root.path, True))
-            roots_of[path] = root
+        if decision.selected and (decision.root or every):
+            selected.append(_selected(path, DIRECTORY, decision, created=True))
     selected.sort(key=lambda s: _tree_order(s.path))
     tightened.sort(key=_tree_order)
     return Preview(summary, selected, tightened, created, created_selected)

@@ -16,26 +16,44 @@ Knows nothing of the file system or of chmod.
 
 from __future__ import annotations
 
+import os
+
 from .patterns import Pattern, PatternSet, Source
+from .records import Record
 from .wildmatch import DOUBLESTAR, Segment
 
 # The build imports this module: no typing or dataclasses at run time (together
 # they cost more start-up time than the rest of a build on a small app).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Union
+    from typing import Protocol, Union
 
     from .wildmatch import Element
+
+    class Located(Protocol):
+        @property
+        def path(self) -> str: ...
 
     Reason = Union[Source, str, None]
 
 PARENT_SELECTED = "parent directory selected"
 
 
-class Decision:
+class Selection(Record):
+    """A selection root: a selected path whose parent is not selected, with the
+    pattern that selected it. Everything beneath a selected directory shares it."""
+
+    __slots__ = ("path", "source")
+
+    def __init__(self, path: str, source: Source) -> None:
+        self.path = path  # from the app root, "/"-separated
+        self.source = source
+
+
+class Decision(Record):
     """What happens to one entry, and why. Treated as immutable: shared."""
 
-    __slots__ = ("pattern_index", "reason", "root", "selected")
+    __slots__ = ("pattern_index", "reason", "root", "selected", "selection")
 
     def __init__(
         self,
@@ -43,6 +61,7 @@ class Decision:
         reason: Reason,
         pattern_index: int | None = None,
         root: bool = False,
+        selection: Selection | None = None,
     ) -> None:
         self.selected = selected
         # The pattern that decided (its index and source), PARENT_SELECTED, or None.
@@ -50,57 +69,36 @@ class Decision:
         self.pattern_index = pattern_index
         # Selected while its parent is not: where a platform would mount a volume.
         self.root = root
-
-    def _key(self) -> tuple[bool, Reason, int | None, bool]:
-        return (self.selected, self.reason, self.pattern_index, self.root)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Decision) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"Decision(selected={self.selected}, reason={self.reason!r}, "
-            f"pattern_index={self.pattern_index}, root={self.root})"
-        )
+        # The selection root this entry is (root) or lies beneath (selected), else None.
+        self.selection = selection
 
 
-class Context:
+class Context(Record):
     """What the engine knows on entering a directory. Treated as immutable: shared."""
 
-    __slots__ = ("active", "selected")
+    __slots__ = ("active", "beneath", "selected")
 
-    def __init__(self, selected: bool, active: tuple[tuple[int, frozenset[int]], ...]) -> None:
+    def __init__(
+        self,
+        selected: bool,
+        active: tuple[tuple[int, frozenset[int]], ...],
+        beneath: Decision | None = None,
+    ) -> None:
         self.selected = selected
         # (pattern index, automaton states) for every pattern still able to match.
         self.active = active
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Context)
-            and self.selected == other.selected
-            and self.active == other.active
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.selected, self.active))
-
-    def __repr__(self) -> str:
-        return f"Context(selected={self.selected}, active={self.active!r})"
-
-    @property
-    def reachable(self) -> bool:
-        """Whether any pattern can still decide something beneath this directory."""
-        return bool(self.active)
+        # In a selected directory: the decision every entry beneath it gets.
+        self.beneath = beneath
 
 
 # Shared decisions for the common cases: most entries are decided without matching.
-BY_PARENT = Decision(True, PARENT_SELECTED)
 NO_MATCH = Decision(False, None)
-SELECTED = Context(True, ())
 UNREACHABLE = Context(False, ())
+
+
+def selected_context(selection: Selection) -> Context:
+    """The context of a selected directory's subtree."""
+    return Context(True, (), Decision(True, PARENT_SELECTED, None, False, selection))
 
 
 class _Automaton:
@@ -168,13 +166,18 @@ class Decider:
         self._automata = tuple(_Automaton(p) for p in self.patterns)
         self.root = Context(False, tuple((i, a.start()) for i, a in enumerate(self._automata)))
 
-    def decide(self, parent: Context, name: bytes, is_dir: bool) -> tuple[Decision, Context | None]:
-        """Decide one entry of a directory entered with ``parent``.
+    def decide(
+        self, parent: Context, name: bytes, is_dir: bool, at: Located | None = None
+    ) -> tuple[Decision, Context | None]:
+        """Decide one entry of a directory entered with ``parent``; ``at`` gives
+        the entry's path, asked for only when the entry is a selection root.
 
         Returns the decision and, for a directory, the context to enter it with.
         """
         if parent.selected:
-            return BY_PARENT, (SELECTED if is_dir else None)
+            beneath = parent.beneath
+            assert beneath is not None
+            return beneath, (parent if is_dir else None)
         if not parent.active:
             return NO_MATCH, (UNREACHABLE if is_dir else None)
         decider = -1
@@ -192,11 +195,16 @@ class Decider:
             decision = NO_MATCH
         else:
             pattern = self.patterns[decider]
-            decision = Decision(not pattern.negated, pattern.source, decider, not pattern.negated)
+            if pattern.negated:
+                decision = Decision(False, pattern.source, decider)
+            else:
+                selection = Selection(at.path if at is not None else "", pattern.source)
+                decision = Decision(True, pattern.source, decider, True, selection)
         if not is_dir:
             return decision, None
         if decision.selected:
-            return decision, SELECTED
+            assert decision.selection is not None
+            return decision, selected_context(decision.selection)
         return decision, (Context(False, tuple(inner)) if inner else UNREACHABLE)
 
     def reaching_through(self, parent: Context, name: bytes) -> list[Pattern]:
@@ -219,8 +227,18 @@ class Decider:
     def decide_path(self, names: tuple[bytes, ...]) -> Decision:
         """Decide a path of directories that may not exist yet."""
         context: Context | None = self.root
-        decision = Decision(False, None)
-        for name in names:
+        decision = NO_MATCH
+        for depth, name in enumerate(names):
             assert context is not None
-            decision, context = self.decide(context, name, is_dir=True)
+            at = At(os.fsdecode(b"/".join(names[: depth + 1])))
+            decision, context = self.decide(context, name, True, at)
         return decision
+
+
+class At:
+    """A path for ``Decider.decide``'s ``at``."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path

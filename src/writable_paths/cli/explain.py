@@ -8,10 +8,13 @@ import stat
 from dataclasses import dataclass, field
 from typing import Any
 
-from .decide import PARENT_SELECTED, Context, Decider, Decision
-from .errors import UserError
-from .patterns import PatternSet, Source
-from .preview import DIRECTORY, FILE, Config
+from .. import wording
+from ..core import policy
+from ..core.decide import At, Context, Decider, Decision
+from ..core.patterns import PatternSet, Source
+from ..core.policy import DIRECTORY, FILE, SPECIAL, SYMLINK
+from ..errors import UserError
+from .preview import Config
 
 
 class PathError(UserError):
@@ -40,22 +43,7 @@ class Explanation:
         return self.path + "/" if self.kind == DIRECTORY else self.path
 
     def reason(self) -> str:
-        if self.why == "pattern":
-            return f"selected by {self.source}"
-        if self.why == "negation":
-            return f"un-selected by {self.source} (the last matching pattern wins)"
-        if self.why == "parent":
-            return f"{PARENT_SELECTED}: '{self.ancestor}/' is selected by {self.source}"
-        if self.why == "symlink":
-            return (
-                f"'{self.ancestor}' is a symlink: the buildpack never follows symlinks, so "
-                "nothing beneath it changes"
-            )
-        if self.why == "not-configured":
-            return "no writable paths configured: the build changes nothing"
-        if self.why == "app-root":
-            return "the app directory itself is never selected"
-        return "no pattern matches it"
+        return wording.explain_reason(self.why, self.source, self.ancestor)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -78,25 +66,17 @@ class Explanation:
 def split_path(raw: str, app_dir: str) -> tuple[list[str], bool]:
     """The segments of ``raw`` relative to the app root, and whether it ends in '/'."""
     if not raw:
-        raise PathError(f"Cannot explain {raw!r}", "The path is empty.", "Name a path in the app.")
+        raise wording.explain_refused(PathError, repr(raw), wording.PATH_EMPTY)
     trailing = raw.endswith("/") or raw.endswith("/.") or raw in (".", "./")
     if os.path.isabs(raw):
         rel = os.path.relpath(os.path.normpath(raw), app_dir)
         if rel == ".." or rel.startswith("../"):
-            raise PathError(
-                f"Cannot explain {raw}",
-                f"It is outside the app directory {app_dir}.",
-                "Give a path relative to the app directory, or choose the app with --app.",
-            )
+            raise wording.explain_refused(PathError, raw, wording.PATH_OUTSIDE, app_dir)
         parts = rel.split("/")
     else:
         parts = raw.split("/")
         if ".." in parts:
-            raise PathError(
-                f"Cannot explain {raw}",
-                "It has a '..' segment; the buildpack only changes paths inside the app.",
-                "Give the path relative to the app directory, without '..'.",
-            )
+            raise wording.explain_refused(PathError, raw, wording.PATH_DOTDOT)
     return [p for p in parts if p not in ("", ".")], trailing
 
 
@@ -135,12 +115,11 @@ class Explainer:
 
     def _app_root(self) -> Explanation:
         if not self.patterns:
-            return Explanation(".", True, DIRECTORY, "unchanged", "not-configured")
-        if self.config.settings.strict:
-            note = "strict mode: the app directory loses group and other write"
-            return Explanation(".", True, DIRECTORY, "read-only", "app-root", notes=[note])
-        note = "strict mode is off: the app directory only loses other write"
-        return Explanation(".", True, DIRECTORY, "unchanged", "app-root", notes=[note])
+            return Explanation(".", True, DIRECTORY, policy.UNCHANGED, "not-configured")
+        strict = self.config.settings.strict
+        effect = policy.READ_ONLY if strict else policy.UNCHANGED
+        note = wording.APP_ROOT_STRICT if strict else wording.APP_ROOT_NOT_STRICT
+        return Explanation(".", True, DIRECTORY, effect, "app-root", notes=[note])
 
     def _explain(self, names: list[str], trailing: bool, alternative: bool) -> Explanation:
         app_dir = self.config.app_dir
@@ -167,99 +146,79 @@ class Explainer:
                 is_dir = not last or trailing or created_by is not None
                 kind = DIRECTORY if is_dir else FILE
             elif stat.S_ISLNK(st.st_mode):
-                is_dir, kind = False, "symlink"
+                is_dir, kind = False, SYMLINK
             elif stat.S_ISDIR(st.st_mode):
                 is_dir, kind = True, DIRECTORY
             elif stat.S_ISREG(st.st_mode):
                 is_dir, kind = False, FILE
             else:
-                is_dir, kind = False, "special"
-            if not last and st is not None and not is_dir and kind != "symlink":
-                raise PathError(
-                    f"Cannot explain {path}",
-                    f"'{here}' is a {kind}, so '{path}' cannot exist.",
-                    "Check the path.",
+                is_dir, kind = False, SPECIAL
+            if not last and st is not None and not is_dir and kind != SYMLINK:
+                raise wording.explain_refused(
+                    PathError, path, wording.PATH_THROUGH_FILE, f"'{here}' is a {kind}"
                 )
             assert context is not None
-            if kind == "symlink" and not last and not context.selected:
+            if kind == SYMLINK and not last and not context.selected:
                 reaching = self.decider.reaching_through(context, name)
                 for pattern in reaching:
-                    notes.append(
-                        f"{pattern.source} reaches through the symlink '{here}': the build "
-                        "warns and leaves the target as it is"
-                    )
-            decision, context = self.decider.decide(context, name, is_dir)
+                    notes.append(wording.reaches_through(pattern.source, here))
+            decision, context = self.decider.decide(context, name, is_dir, At(here))
             decisions.append(decision)
             dirs.append(is_dir)
             if last:
                 final_st = st
-            if kind == "symlink":
+            if kind == SYMLINK:
                 if not last:
                     stopped_at = here
                 break
 
         decision = decisions[-1]
         result = Explanation(path, exists, kind, "", "none", created_by=created_by, notes=notes)
-        self._decided_by(result, decisions, names)
+        self._decided_by(result, decisions)
         if not self.patterns:
-            result.why, result.effect = "not-configured", "unchanged"
+            result.why, result.effect = "not-configured", policy.UNCHANGED
         elif stopped_at is not None:
-            result.kind, result.effect, result.why = "beyond-symlink", "unchanged", "symlink"
+            result.kind, result.effect, result.why = "beyond-symlink", policy.UNCHANGED, "symlink"
             result.ancestor, result.source = stopped_at, None
-        elif kind == "symlink":
-            result.effect = "unchanged"
-            result.notes.append(
-                f"'{path}' is a symlink: the buildpack never follows or changes symlinks; "
-                "what it points to stays as it is"
-            )
-        elif kind == "special":
-            result.effect = "unchanged"
-            result.notes.append("sockets, FIFOs and devices are left unchanged")
-        elif decision.selected:
-            result.effect = "writable"
-        elif self.config.settings.strict:
-            result.effect = "read-only"
         else:
-            result.effect = "unchanged"
-            result.notes.append("strict mode is off: unselected paths stay as they are")
+            strict = self.config.settings.strict
+            result.effect = policy.effect(kind, decision.selected, strict)
+            if kind == SYMLINK:
+                result.notes.append(wording.SYMLINK_ITSELF.format(path=path))
+            elif kind == SPECIAL:
+                result.notes.append(wording.SPECIAL_UNCHANGED)
+            elif not decision.selected and not strict:
+                result.notes.append(wording.STRICT_OFF)
         if result.why == "parent":
             self._ineffective_negations(result, encoded, dirs, decisions)
         elif result.why == "none":
             for depth, earlier in enumerate(decisions[:-1]):
                 if isinstance(earlier.reason, Source) and not earlier.selected:
-                    result.notes.append(
-                        f"its directory '{'/'.join(names[: depth + 1])}' is un-selected by "
-                        f"{earlier.reason}"
-                    )
+                    here = "/".join(names[: depth + 1])
+                    result.notes.append(wording.directory_unselected(here, earlier.reason))
         if final_st is not None and kind == FILE and final_st.st_nlink > 1:
-            result.notes.append(
-                f"it has {final_st.st_nlink} hard links: the build leaves it unchanged if any "
-                "link is outside the app, and makes it writable if any link inside is selected"
-            )
+            result.notes.append(wording.hard_links_note(final_st.st_nlink))
         if created_by is not None:
-            result.notes.append(f"it does not exist yet: the build creates it ({created_by})")
+            result.notes.append(wording.will_create(created_by))
         elif not exists:
-            result.notes.append("it does not exist (yet)")
+            result.notes.append(wording.MISSING)
             if alternative and not trailing:
                 other = self._explain(names, True, alternative=False)
                 if other.effect != result.effect:
-                    result.notes.append(
-                        f"as a directory ('{path}/') it would be {other.effect}: {other.reason()}"
-                    )
+                    result.notes.append(wording.as_directory(path, other.effect, other.reason()))
         return result
 
     @staticmethod
-    def _decided_by(result: Explanation, decisions: list[Decision], names: list[str]) -> None:
+    def _decided_by(result: Explanation, decisions: list[Decision]) -> None:
         decision = decisions[-1]
         reason = decision.reason
         if isinstance(reason, Source):
             result.why = "pattern" if decision.selected else "negation"
             result.source = str(reason)
-        elif reason == PARENT_SELECTED:
-            top = next(i for i, d in enumerate(decisions) if d.selected)
+        elif decision.selection is not None:
             result.why = "parent"
-            result.ancestor = "/".join(names[: top + 1])
-            result.source = str(decisions[top].reason)
+            result.ancestor = decision.selection.path
+            result.source = str(decision.selection.source)
 
     def _ineffective_negations(
         self,
@@ -275,9 +234,5 @@ class Explainer:
             decision, context = self.negations.decide(context, name, is_dir)
             if depth > top and isinstance(decision.reason, Source):
                 here = os.fsdecode(b"/".join(names[: depth + 1]))
-                result.notes.append(
-                    f"{decision.reason} cannot un-select '{here}': nothing inside a selected "
-                    "directory can be re-included (git's rule). To keep part of "
-                    f"'{result.ancestor}' read-only, select its contents instead "
-                    f"('{result.ancestor}/*') and negate the part"
-                )
+                assert result.ancestor is not None
+                result.notes.append(wording.negation_cannot(decision.reason, here, result.ancestor))

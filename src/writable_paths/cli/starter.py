@@ -44,6 +44,7 @@ DJANGO_OPTIONAL = (
 )
 NEXT = ((".next/cache/", "Next.js' image optimisation and fetch caches"),)
 NEXT_CONFIGS = ("next.config.js", "next.config.mjs", "next.config.cjs", "next.config.ts")
+KNOWN = "Rails, Laravel, Django, Next.js"  # what recognise() knows, for init's message
 
 HEADER = """\
 # .writable-paths: the paths this app writes to at run time.

@@ -18,12 +18,13 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NoReturn
 
+from .. import wording
+from ..core import policy
+from ..errors import UserError, printable
+from ..report import Reporter
 from . import manifest, starter
-from .config import DEFAULT_FILE, pattern_file_name, read_settings
-from .errors import UserError, printable
 from .explain import Explainer, Explanation, PathError
-from .preview import Config, Preview, load, origins, preview, resolve_app_dir
-from .report import Reporter
+from .preview import Config, Preview, load, preview, resolve_app_dir
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -53,10 +54,6 @@ def _error_json(err: UserError) -> dict[str, str]:
     return {"title": err.title, "detail": err.detail, "hint": err.hint, "message": err.render()}
 
 
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
-
-
 def _columns(rows: list[tuple[str, str]], indent: str = "    ") -> list[str]:
     width = min(max((len(a) for a, _ in rows), default=0), 40)
     return [f"{indent}{a:<{width}}  {b}".rstrip() for a, b in rows]
@@ -76,9 +73,13 @@ def _check_json(
     warnings = []
     counts: dict[str, int] = {}
     if summary is not None:
-        counts = dict(summary.warnings.counts)
-        for kind, messages in summary.warnings.shown.items():
-            warnings += [{"kind": kind, "message": message} for message in messages]
+        counts = dict(summary.findings.counts)
+        pattern_file = config.settings.pattern_file if config else wording.DEFAULT_FILE
+        for kind, items in summary.findings.shown():
+            warnings += [
+                {"kind": kind, "path": i.path, "message": wording.finding(i, pattern_file)}
+                for i in items
+            ]
     return {
         "version": JSON_VERSION,
         "app_dir": app_dir,
@@ -109,44 +110,39 @@ def _check_text(config: Config, result: Preview, every: bool) -> None:
     reporter = Reporter(sys.stdout)
     summary = result.summary
     strict = config.settings.strict
-    reporter.title(f"{PROG} check {config.app_dir}")
-    reporter.step("Reading patterns")
-    for origin, count in origins(config.patterns).items():
-        reporter.detail(f"{origin}: {_plural(count, 'pattern', 'patterns')}")
-    reporter.step(f"Writable for the group (strict={str(strict).lower()})")
+    reporter.title(wording.check_title(PROG, config.app_dir))
+    reporter.step(wording.READING)
+    for origin, count in config.patterns.origins().items():
+        reporter.detail(wording.pattern_count(origin, count))
+    reporter.step(wording.writable_step(strict))
     shown = result.selected if every else result.roots
     if not shown:
-        reporter.detail("nothing: no pattern selects a path")
+        reporter.detail(wording.NOTHING_SELECTED)
     rows = []
     for item in shown:
-        note = " (created by the build)" if item.created and item.root else ""
-        via = f" (inside {item.via}/)" if item.via else ""
+        note = wording.CREATED_NOTE if item.created and item.root else ""
+        via = wording.inside(item.via) if item.via else ""
         rows.append((item.shown(), f"{item.source}{via}{note}"))
     for line in _columns(rows):
         _out(line)
     if result.created:
-        reporter.step(
-            f"Created by the build: {_plural(len(result.created), 'directory', 'directories')}"
-        )
+        reporter.step(wording.created_step(len(result.created)))
         for path in result.created:
             reporter.detail(path + "/")
     if strict:
-        tight = _plural(summary.tightened, "path", "paths")
-        hint = "" if every or not summary.tightened else " (--all lists them)"
-        reporter.step(f"Made read-only for group and others: {tight}{hint}")
+        hint = "" if every or not summary.tightened else wording.ALL_HINT
+        reporter.step(wording.tightened_count(summary.tightened) + hint)
         if every:
             for path in result.tightened:
                 reporter.detail("(the app directory)" if path == "." else path)
     else:
-        reporter.step("Strict mode is off: unselected paths stay as they are")
-    reporter.warnings(summary.warnings)
-    reporter.step("Summary")
+        reporter.step(wording.STRICT_OFF_STEP)
+    reporter.findings(summary.findings, config.settings.pattern_file)
+    reporter.step(wording.SUMMARY)
     reporter.detail(
-        f"Writable for the group: {_plural(result.directories, 'directory', 'directories')}"
-        f" and {_plural(summary.selected_files, 'file', 'files')}"
-        f" under {_plural(len(result.roots), 'selection root', 'selection roots')}"
+        wording.check_summary(result.directories, summary.selected_files, len(result.roots))
     )
-    reporter.detail(f"Warnings: {summary.warnings.total():,}")
+    reporter.detail(wording.warning_total(summary.findings.total()))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -161,12 +157,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             _error(err)
         return EXIT_ERROR
-    if result is not None and result.summary.unchangeable:
-        paths = ", ".join(p for p, _ in result.summary.unchangeable[:5])
-        problem = UserError(
-            "Some selected paths cannot be changed",
-            f"These selected paths cannot be changed by this user: {paths}.",
-            "Make sure the build user owns them.",
+    if result is not None and result.summary.failures:
+        assert config is not None
+        problem = wording.unchangeable(
+            result.summary.failures, os.getuid(), config.settings.pattern_file
         )
         if args.json:
             _json(_check_json(app_dir, config, result, problem, args.all))
@@ -176,14 +170,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         _json(_check_json(app_dir, config, result, None, args.all))
     elif result is None:
-        name = pattern_file_name(read_settings(os.environ, None))[0]
-        _out(
-            f"No writable paths configured (no {name} file, BP_WRITABLE_PATHS unset): "
-            "the build does nothing. Run 'writable-paths init' to write a starter file."
-        )
+        assert config is not None
+        _out(wording.check_not_configured(config.settings.pattern_file))
     else:
         _check_text(config, result, args.all)
-    if args.strict_warnings and result is not None and result.summary.warnings.total():
+    if args.strict_warnings and result is not None and result.summary.findings.total():
         return EXIT_WARNINGS
     return EXIT_OK
 
@@ -194,11 +185,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _explain_text(items: list[Explanation | PathError], raws: list[str]) -> None:
     for raw, item in zip(raws, items):
         if isinstance(item, PathError):
-            _out(f"{raw}: error: {item.detail}")
+            _out(wording.path_error_line(raw, item.detail))
             continue
         effect = item.effect
-        if effect == "read-only":
-            effect = "read-only (strict mode: group and others cannot write)"
+        if effect == policy.READ_ONLY:
+            effect = wording.READ_ONLY_STRICT
         _out(f"{item.shown()}: {effect}")
         _out(f"    {item.reason()}")
         for note in item.notes:
@@ -265,34 +256,26 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.stdout:
         sys.stdout.write(text)
         return EXIT_OK
-    target = os.path.join(app_dir, DEFAULT_FILE)
+    target = os.path.join(app_dir, wording.DEFAULT_FILE)
     try:
         fd = os.open(
             target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644
         )
     except FileExistsError:
-        _error(
-            UserError(
-                f"{DEFAULT_FILE} already exists",
-                f"{target} is there already; init never overwrites it.",
-                "Edit it, or remove it and run 'writable-paths init' again. "
-                "'writable-paths init --stdout' prints the starter without writing it.",
-            )
-        )
+        _error(wording.init_exists(wording.DEFAULT_FILE, target))
         return EXIT_ERROR
     except OSError as err:
-        _error(UserError(f"Cannot write {DEFAULT_FILE}", f"{target}: {err.strerror}."))
+        _error(wording.init_cannot_write(wording.DEFAULT_FILE, target, str(err.strerror)))
         return EXIT_ERROR
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     if frameworks:
         found = ", ".join(f"{f.name} ({f.evidence})" for f in frameworks)
-        _out(f"Recognised {found}.")
-        _out(f"Wrote {target}.")
+        lines = wording.init_recognised(found, target)
     else:
-        _out("Recognised no framework (Rails, Laravel, Django, Next.js).")
-        _out(f"Wrote {target} with commented examples only: uncomment what the app needs.")
-    _out("Review it, then run 'writable-paths check' to see what the build will do.")
+        lines = wording.init_nothing(starter.KNOWN, target)
+    for line in [*lines, wording.INIT_NEXT]:
+        _out(line)
     return EXIT_OK
 
 
@@ -314,13 +297,7 @@ def _content(app_dir: str, path: str) -> tuple[str, ...]:
 
 def cmd_manifest(args: argparse.Namespace) -> int:
     if not args.app_path.startswith("/"):
-        _error(
-            UserError(
-                "Invalid --app-path",
-                f"'{args.app_path}' is not an absolute path.",
-                "Give the app directory inside the image (CNB images use /workspace).",
-            )
-        )
+        _error(wording.bad_app_path(args.app_path))
         return EXIT_ERROR
     try:
         config = load(args.app_dir)
@@ -337,9 +314,8 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         content = () if root.created else _content(config.app_dir, root.path)
         plan.mounts.append(manifest.Mount(root.path, root.source, content))
     sys.stdout.write(manifest.render(args.format, plan, args.app_path, args.group))
-    if result is not None and result.summary.warnings.total():
-        count = _plural(result.summary.warnings.total(), "warning", "warnings")
-        sys.stderr.write(f"note: the configuration has {count}; see 'writable-paths check'.\n")
+    if result is not None and result.summary.findings.total():
+        sys.stderr.write(wording.manifest_note(result.summary.findings.total()) + "\n")
     return EXIT_OK
 
 
@@ -507,10 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"ERROR: {err.strerror or err}{name}\n")
         return EXIT_ERROR
     except Exception as err:
-        sys.stderr.write(
-            f"ERROR: writable-paths failed unexpectedly ({type(err).__name__}: {err}). "
-            "This is a bug; please report it with the command you ran.\n"
-        )
+        sys.stderr.write(f"ERROR: {wording.cli_bug(type(err).__name__, err)}\n")
         return EXIT_BUG
 
 

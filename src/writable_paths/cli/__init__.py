@@ -1,0 +1,1 @@
+"""``writable-paths``: the app developer's command (check, explain, init, manifest)."""

@@ -1,0 +1,74 @@
+"""bin/build: make the selected paths group-writable, everything else read-only."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from .. import wording
+from ..errors import UserError
+from ..fs.apply import Applier
+from ..fs.engine import Pass
+from ..fs.parallel import worker_count
+from ..report import Reporter
+from .api import EXIT_ERROR, EXIT_PASS, build_inputs, buildpack_title, write_launch_label
+from .settings import read_settings
+from .sources import load_patterns
+
+TYPE_CHECKING = False  # no typing at run time: start-up time is the build's fixed cost
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..core.patterns import PatternSet
+
+
+def main(buildpack_dir: str, args: Sequence[str]) -> int:
+    started = time.monotonic()
+    inputs = build_inputs(buildpack_dir, args, os.environ)
+    reporter = Reporter()
+    reporter.title(buildpack_title())
+    try:
+        settings = read_settings(os.environ, inputs.platform_dir)
+        reporter.debug_enabled = settings.debug
+        patterns = load_patterns(inputs.app_dir, settings)
+    except UserError as err:
+        reporter.error(err)
+        return EXIT_ERROR
+    if not patterns:
+        reporter.step(wording.no_patterns(settings.pattern_file))
+        return EXIT_PASS
+    _describe(reporter, patterns)
+
+    gid = os.getgid()
+    reporter.step(wording.applying(gid, settings.strict))
+    summary = Pass(
+        patterns,
+        strict=settings.strict,
+        gid=gid,
+        applier=Applier(),
+        on_change=reporter.change if settings.debug else None,
+        workers=worker_count(),
+    ).run(inputs.app_dir)
+    for path in summary.created:
+        reporter.detail(wording.created(path))
+    for root in summary.roots:
+        reporter.detail(wording.writable_root(root))
+    reporter.findings(summary.findings, settings.pattern_file)
+
+    if summary.failures:
+        reporter.error(wording.unchangeable(summary.failures, os.getuid(), settings.pattern_file))
+        return EXIT_ERROR
+    roots = [os.path.join(inputs.app_dir, root) for root in sorted(summary.roots)]
+    write_launch_label(inputs.layers_dir, roots)
+    reporter.summary(summary, time.monotonic() - started)
+    return EXIT_PASS
+
+
+def _describe(reporter: Reporter, patterns: PatternSet) -> None:
+    reporter.step(wording.READING)
+    for origin, count in patterns.origins().items():
+        reporter.detail(wording.pattern_count(origin, count))
+    for pattern in patterns.patterns:
+        reporter.debug(str(pattern.source))
+    reporter.debug(wording.interpreter(sys.version.split()[0], sys.executable))
