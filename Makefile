@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test lint format clean integration-pack integration-package bench
+.PHONY: install demo test quick lint format clean integration-pack integration-package bench
 
 install: ## set everything up on a fresh machine
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,17 @@ install: ## set everything up on a fresh machine
 demo: ## run the buildpack on the bundled sample app
 	$(BIN)/python -m integration.demo
 
-test: ## run every test; fails when none ran
-	$(BIN)/python -m pytest
+test: ## run every test (progress, then the 15 slowest); fails when none ran
+	$(BIN)/python -m pytest --durations=15
+
+# The unit tests: the pure core, the engine on small trees, settings and the
+# command; no lifecycle runs, no packaging, no workers, no safety sandboxes.
+UNIT := tests/test_wildmatch.py tests/test_patterns.py tests/test_decide.py \
+	tests/test_findings.py tests/test_engine.py tests/test_settings.py tests/test_cli.py \
+	tests/test_buildpack_toml.py
+
+quick: lint ## lint, then the unit tests (well under a minute)
+	$(BIN)/python -m pytest -q $(UNIT)
 
 integration-package: package ## the integration scenarios against the packaged archive
 	WP_BUILDPACK_ARCHIVE=build/writable-paths-$$(sed -n 's/^ *version = "\(.*\)"/\1/p' buildpack.toml | head -n1).tgz \
@@ -34,14 +43,16 @@ integration-pack: ## real pack builds (needs pack and a Docker daemon; skipped w
 bench: ## benchmarks against chgrp/chmod -R and find (SIZES=10k,100k,1m RUNS=3)
 	$(BIN)/python benchmarks/bench.py --sizes $(or $(SIZES),10k,100k) --runs $(or $(RUNS),3)
 
-lint: ## ruff and mypy --strict
-	$(BIN)/ruff check src tests integration package benchmarks
-	$(BIN)/ruff format --check src tests integration package benchmarks
-	$(BIN)/mypy src
+CODE := src tests integration package benchmarks
+
+lint: ## ruff and mypy --strict over all the code
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy $(CODE)
 
 format:
-	$(BIN)/ruff format src tests integration package benchmarks
-	$(BIN)/ruff check --fix src tests integration package benchmarks
+	$(BIN)/ruff format $(CODE)
+	$(BIN)/ruff check --fix $(CODE)
 
 clean:
 	rm -rf $(VENV) vendor build .pytest_cache .mypy_cache .ruff_cache

@@ -501,9 +501,9 @@ def build(
     print(f"  {len(tree)} files, {len(extensions)} extension modules")
     versions = f"CPython {PYTHON_VERSIONS[0]} to {PYTHON_VERSIONS[-1]}"
     print(f"  {versions}; {', '.join(p.spec for p in pins)}")
-    compiled = ", ".join(sorted(pythons, key=lambda v: tuple(map(int, v.split("."))))) or "none"
+    compiled_for = ", ".join(sorted(pythons, key=lambda v: tuple(map(int, v.split("."))))) or "none"
     print(
-        f"  bytecode for CPython {compiled}"
+        f"  bytecode for CPython {compiled_for}"
         + (
             f" (no python{', python'.join(missing)} found: "
             "those compile on every run; package/pythons.py fetches them)"

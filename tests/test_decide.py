@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from writable_paths.core.decide import PARENT_SELECTED, Context, Decider
+from writable_paths.core.decide import NO_MATCH, PARENT_SELECTED, Context, Decider, Decision
 from writable_paths.core.patterns import parse_file
 
 
@@ -10,10 +10,10 @@ def decider(text: str) -> Decider:
     return Decider(parse_file(text.encode(), ".writable-paths"))
 
 
-def decide_path(d: Decider, path: str, is_dir: bool = False):
+def decide_path(d: Decider, path: str, is_dir: bool = False) -> Decision:
     names = path.split("/")
     context: Context | None = d.root
-    decision = None
+    decision = NO_MATCH
     for index, name in enumerate(names):
         assert context is not None
         last = index == len(names) - 1

@@ -8,6 +8,7 @@ from writable_paths.core.patterns import (
     MAX_FILE_BYTES,
     MAX_LINE_BYTES,
     MAX_PATTERNS,
+    Pattern,
     parse_env,
     parse_file,
     parse_line,
@@ -18,7 +19,7 @@ from writable_paths.core.wildmatch import DOUBLESTAR, Segment
 from writable_paths.errors import PatternError, UserError
 
 
-def only(text: bytes):
+def only(text: bytes) -> Pattern:
     patterns = parse_file(text, ".writable-paths").patterns
     assert len(patterns) == 1
     return patterns[0]
@@ -36,7 +37,8 @@ def test_escaped_hash_and_bang_are_literal() -> None:
     assert hashed.elements[-1].match(b"#notes")
     bang = only(b"\\!important\n")
     assert not bang.negated
-    assert bang.elements[-1].match(b"!important")  # type: ignore[union-attr]
+    assert isinstance(bang.elements[-1], Segment)
+    assert bang.elements[-1].match(b"!important")
 
 
 def test_trailing_spaces_are_trimmed_unless_escaped() -> None:
