@@ -1,4 +1,4 @@
-"""``writable-paths``: the app developer's command (check, explain, init, manifest).
+"""``writable-paths``: the app developer's command (check, explain, init, manifest, suggest).
 
 Reads the configuration as the build does and runs the build's own engine
 (``engine.Pass`` with a dry-run ``Applier``, ``decide.Decider``), so what it
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NoReturn
 
-from . import manifest, starter
+from . import manifest, starter, suggest_command
 from .config import DEFAULT_FILE, pattern_file_name, read_settings
 from .errors import UserError, printable
 from .explain import Explainer, Explanation, PathError
@@ -290,7 +290,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         _out(f"Recognised {found}.")
         _out(f"Wrote {target}.")
     else:
-        _out("Recognised no framework (Rails, Laravel, Django, Next.js).")
+        _out(f"Recognised no framework ({starter.NAMES}).")
         _out(f"Wrote {target} with commented examples only: uncomment what the app needs.")
     _out("Review it, then run 'writable-paths check' to see what the build will do.")
     return EXIT_OK
@@ -341,6 +341,13 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         count = _plural(result.summary.warnings.total(), "warning", "warnings")
         sys.stderr.write(f"note: the configuration has {count}; see 'writable-paths check'.\n")
     return EXIT_OK
+
+
+# -- suggest -------------------------------------------------------------------
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    return suggest_command.run(args.log, args.app, args.app_path, args.write, sys.stdout)
 
 
 # -- the parser --------------------------------------------------------------
@@ -429,7 +436,7 @@ def parser() -> argparse.ArgumentParser:
         "init",
         help="write a starter .writable-paths for the recognised framework",
         description="Write a commented starter .writable-paths into APP_DIR from what it "
-        "recognises (Rails, Laravel, Django, Next.js); with nothing recognised, a template "
+        f"recognises ({starter.NAMES}); with nothing recognised, a template "
         "of commented examples. Never overwrites an existing file.",
     )
     init.add_argument(
@@ -475,6 +482,33 @@ def parser() -> argparse.ArgumentParser:
         help="the CNB group id of the run image (default: 1000)",
     )
     mani.set_defaults(run=cmd_manifest)
+
+    sug = sub.add_parser(
+        "suggest",
+        help="read a container log and propose pattern lines for its permission errors",
+        description="Read LOG (a file, or '-' or nothing for standard input) and propose a "
+        "pattern line for every permission error under the app path that Ruby, Node, PHP, "
+        "Python, Java or nginx printed, with the reason for each; 'Read-only file system' "
+        "errors get volumes instead. Lines the configuration already selects are left out. "
+        + CONFIG_HELP.replace(" Nothing is changed.", " Only --write changes a file."),
+    )
+    sug.add_argument("log", nargs="?", default="-", metavar="LOG", help="the log (default: -)")
+    sug.add_argument(
+        "--app", default=".", metavar="APP_DIR", help="the app's root directory (default: .)"
+    )
+    sug.add_argument(
+        "--app-path",
+        default=manifest.DEFAULT_APP_PATH,
+        metavar="PATH",
+        help="the app directory in the container that wrote the log (default: /workspace)",
+    )
+    sug.add_argument(
+        "--write",
+        action="store_true",
+        help="append the new lines to the pattern file (BP_WRITABLE_PATHS_FILE, "
+        "default .writable-paths)",
+    )
+    sug.set_defaults(run=cmd_suggest)
     return top
 
 
