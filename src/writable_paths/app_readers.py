@@ -377,7 +377,7 @@ class _Settings:
             return self.names.get(node.id)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             left = self.eval(node.left)
-            right = _literal(node.right)
+            right = self._part(node.right)
             return os.path.join(left, right) if left and right is not None else None
         if isinstance(node, ast.Attribute) and node.attr == "parent":
             inner = self.eval(node.value)
@@ -385,6 +385,15 @@ class _Settings:
         if isinstance(node, ast.Call):
             return self._call(node)
         return None
+
+    def _part(self, node: ast.expr) -> str | None:
+        """A path segment: a string literal, or an os.environ default."""
+        if isinstance(node, ast.Call) and _dotted(node.func) in ("os.environ.get", "os.getenv"):
+            if len(node.args) < 2:
+                return None
+            self.from_env = True
+            return _literal(node.args[1])
+        return _literal(node)
 
     def _call(self, node: ast.Call) -> str | None:
         func = node.func
@@ -396,7 +405,7 @@ class _Settings:
             return self.eval(func.value)
         if isinstance(func, ast.Attribute) and func.attr == "joinpath":
             base = self.eval(func.value)
-            parts = [_literal(a) for a in args]
+            parts = [self._part(a) for a in args]
             if base is None or any(p is None for p in parts):
                 return None
             return os.path.join(base, *[p for p in parts if p is not None])
@@ -404,7 +413,7 @@ class _Settings:
             self.from_env = True
             return self.eval(args[1])
         if name.startswith(("os.path.", "path.")) and name.rpartition(".")[2] in _PATH_FUNCS:
-            values = [self.eval(a) if i == 0 else _literal(a) for i, a in enumerate(args)]
+            values = [self.eval(a) if i == 0 else self._part(a) for i, a in enumerate(args)]
             if not values or any(v is None for v in values):
                 return None
             given = [v for v in values if v is not None]
@@ -420,9 +429,6 @@ class _Settings:
 def _literal(node: ast.expr) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
-    env = isinstance(node, ast.Call) and _dotted(node.func) in ("os.environ.get", "os.getenv")
-    if env and isinstance(node, ast.Call) and len(node.args) >= 2:
-        return _literal(node.args[1])
     return None
 
 
