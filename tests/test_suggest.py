@@ -126,7 +126,9 @@ def test_a_path_inside_a_framework_directory_selects_that_directory() -> None:
     known = (suggest.Known("mysite/media", "Django", "uploaded files"),)
     result = proposal("django.log", known=known)
     assert patterns(result.suggestions) == ["/mysite/media/"]
-    assert "inside 'mysite/media/', which Django writes to" in result.suggestions[0].reason
+    reason = result.suggestions[0].reason
+    assert "'mysite/media/images/2026/12/cover.jpg', inside 'mysite/media/'" in reason
+    assert "which Django writes to (uploaded files)" in reason
 
 
 def test_duplicates_merge_and_nested_directories_fold_into_the_outer_one() -> None:

@@ -101,13 +101,14 @@ NEXT_APP = Line(
 NUXT = (Line("/.data/", "Nitro's default `data` storage (.data/kv), when the app uses it"),)
 
 # Spring Boot logs to the console only unless logging.file.name or logging.file.path
-# is set (spring-projects/spring-boot:documentation, "File Output" in features/logging.adoc).
+# is set ("File Output", spring-projects/spring-boot:spring-boot-project/spring-boot-docs/
+# src/docs/antora/modules/reference/pages/features/logging.adoc).
 SPRING_PATH = "log files (logging.file.path in {source}: Spring Boot writes spring.log there)"
 SPRING_NAME = "the log file {name} (logging.file.name in {source}) and its rotated copies"
 
-# Strapi: the local upload provider writes public/uploads; the quick-start SQLite
-# database is .tmp/data.db (strapi/strapi:packages/providers/upload-local, and the
-# generated config/database.js).
+# Strapi: the local upload provider writes public/uploads
+# (strapi/strapi:packages/providers/upload-local/src/index.ts); the quick-start SQLite
+# database is .tmp/data.db (the generated config/database.js).
 STRAPI = (
     Line("{root}public/uploads/", "files uploaded with the local upload provider"),
     Line("{root}.tmp/", "the quick-start SQLite database (.tmp/data.db)"),

@@ -38,8 +38,9 @@ WHY_DATABASE = (
     "'{directory}' (where SQLite writes its journal) must be writable"
 )
 WHY_KNOWN = (
-    "{why}. It is inside '{directory}/', which {framework} writes to ({known}), "
-    "so that whole directory is selected"
+    "the app writes '{path}', inside '{directory}/', which {framework} writes to "
+    "({known}): selecting that directory makes everything the app creates beneath it "
+    "writable"
 )
 HINT_DATABASE = (
     "line {line}: SQLite cannot write its database ('{text}'). The log does not say "
@@ -330,7 +331,7 @@ def propose(
         root = _known_root(path, known)
         if root is not None and root.directory != path:
             why = WHY_KNOWN.format(
-                why=why, directory=root.directory, framework=root.framework, known=root.why
+                path=rel, directory=root.directory, framework=root.framework, known=root.why
             )
             pattern, path = f"/{escape(root.directory)}/", root.directory
         _add(volumes if hit.read_only_fs else by_pattern, pattern, why, hit, path)
