@@ -235,3 +235,22 @@ def test_nothing_recognised_names_every_framework(
     assert cli.main(["init", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "Recognised no framework (Rails, Laravel, Symfony, WordPress, Drupal, Django" in out
+
+
+def test_hostile_settings_and_config_files_fall_back_without_a_traceback(tmp_path: Path) -> None:
+    deep = "BASE_DIR = 'x'\nMEDIA_ROOT = BASE_DIR" + " / 'a'" * 100_000 + "\n"
+    app = write(
+        tmp_path / "django",
+        {
+            "manage.py": "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.settings')\n",
+            "proj/settings.py": deep,
+        },
+    )
+    (django,) = starter.recognise(str(app))
+    assert django.patterns == ("/media/",)
+    # A 1 MiB line without a colon, and bytes that are not UTF-8.
+    rails = write(tmp_path / "rails", {"Gemfile": "", "config/application.rb": ""})
+    (rails / "config/storage.yml").write_bytes(b"a" + b" " * (1024 * 1024) + b"\xff\n")
+    assert app_readers.rails_disk_services(str(rails)) == []
+    (found,) = starter.recognise(str(rails))
+    assert found.patterns == ("/tmp/pids/", "/tmp/cache/", "/tmp/sockets/", "/log/")

@@ -319,3 +319,18 @@ def test_suggest_with_no_permission_errors(
     code, out, _ = run(capsys, "suggest", str(log), "--app", str(tmp_path))
     assert code == 0
     assert out.startswith("No permission errors found in ")
+
+
+def test_a_log_that_is_not_utf8_is_read_with_replacements(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "bin.log"
+    log.write_bytes(
+        b"\xff\xfe garbage \x00\n"
+        b"Error: EACCES: permission denied, open '/workspace/caf\xe9/x.txt'\n"
+        b"PermissionError: [Errno 13] Permission denied: '/workspace/uploads/a.png'\n"
+    )
+    code, out, err = run(capsys, "suggest", str(log), "--app", str(tmp_path))
+    assert (code, err) == (0, "")
+    assert "\n  /uploads/\n" in out
+    assert "caf\ufffd" in out  # the undecodable byte is shown replaced, not dropped

@@ -53,10 +53,6 @@ def inside(app_dir: str, path: str) -> str | None:
 
 # -- YAML: plain block mappings only -------------------------------------------
 
-_YAML_KEY = re.compile(
-    r"^(?P<indent> *)(?P<key>[^\s#:'\"][^:#]*?|'[^']*'|\"[^\"]*\")\s*:(?:\s+(?P<value>.*))?$"
-)
-
 
 def yaml_scalars(text: str) -> dict[str, str]:
     """The scalar values of a YAML file's block mappings, by dotted key path
@@ -71,19 +67,40 @@ def yaml_scalars(text: str) -> dict[str, str]:
             continue
         if not line.strip() or line.lstrip().startswith(("#", "- ")):
             continue
-        match = _YAML_KEY.match(line)
-        if match is None:
+        parsed = _yaml_key(line)
+        if parsed is None:
             continue
-        indent = len(match["indent"])
-        key = match["key"].strip().strip("'\"")
+        indent, key, rest = parsed
         while stack and stack[-1][0] >= indent:
             stack.pop()
-        value = _yaml_value(match["value"] or "")
+        value = _yaml_value(rest)
         if value is None:
             stack.append((indent, key))
             continue
         values[".".join([k for _, k in stack] + [key])] = value
     return values
+
+
+def _yaml_key(line: str) -> tuple[int, str, str] | None:
+    """A mapping line's indentation, key and the text after ``key:`` (str methods
+    only: linear on any line)."""
+    text = line.lstrip(" ")
+    indent = len(line) - len(text)
+    if text[:1] in ("'", '"'):
+        end = text.find(text[0], 1)
+        rest = text[end + 1 :].lstrip() if end > 0 else ""
+        if not rest.startswith(":"):
+            return None
+        return indent, text[1:end], rest[1:]
+    colon = text.find(": ")
+    if colon < 0:
+        if not text.endswith(":"):
+            return None
+        colon = len(text) - 1
+    key = text[:colon].strip()
+    if not key or "#" in key or key.startswith(("[", "{", "&", "*", "!", "|", ">")):
+        return None
+    return indent, key, text[colon + 1 :]
 
 
 def _yaml_value(raw: str) -> str | None:
@@ -293,7 +310,10 @@ def django_paths(app_dir: str) -> DjangoPaths | None:
     for candidate in (module + ".py", os.path.join(module, "__init__.py")):
         if os.path.isfile(candidate):
             reader = _Settings(app_dir)
-            reader.load(candidate, depth=0)
+            try:
+                reader.load(candidate, depth=0)
+            except (RecursionError, MemoryError):
+                return None  # absurdly nested settings: fall back to the defaults
             media = reader.path_of(reader.names.get("MEDIA_ROOT"))
             databases = tuple(dict.fromkeys(reader.databases))
             return DjangoPaths(
@@ -322,7 +342,7 @@ class _Settings:
             return
         try:
             tree = ast.parse(text, path)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             return
         saved, self.file = self.file, path
         for node in _statements(tree.body):
