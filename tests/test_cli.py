@@ -523,10 +523,14 @@ def patterns_of(path: Path) -> list[str]:
 @pytest.mark.parametrize(
     ("build", "framework", "expected"),
     [
-        (rails, "Rails", ["tmp/pids/", "tmp/cache/", "/log/"]),
-        (laravel, "Laravel", ["/storage/", "bootstrap/cache/"]),
+        (rails, "Rails", ["/tmp/pids/", "/tmp/cache/", "/tmp/sockets/", "/log/"]),
+        (
+            laravel,
+            "Laravel",
+            ["/storage/app/", "/storage/framework/", "/storage/logs/", "/bootstrap/cache/"],
+        ),
         (django, "Django", ["/media/"]),
-        (node, "Next.js", [".next/cache/"]),
+        (node, "Next.js", ["/.next/cache/"]),
     ],
 )
 def test_init_writes_a_starter_for_the_recognised_framework(
@@ -569,7 +573,7 @@ def test_init_with_nothing_recognised_writes_a_commented_template(
     assert "Recognised no framework" in out
     assert "commented examples only" in out
     assert patterns_of(app / ".writable-paths") == []
-    assert "# tmp/pids/" in (app / ".writable-paths").read_text()
+    assert "# /tmp/pids/" in (app / ".writable-paths").read_text()
 
 
 def test_init_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -589,7 +593,7 @@ def test_init_stdout_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixtur
     app = laravel(tmp_path / "app", None)
     code, out, _ = run(capsys, "init", "--stdout", str(app))
     assert code == 0
-    assert "\n/storage/\n" in out
+    assert "\n/storage/logs/\n" in out
     assert not (app / ".writable-paths").exists()
 
 

@@ -1,4 +1,4 @@
-"""``writable-paths``: the app developer's command (check, explain, init, manifest).
+"""``writable-paths``: the app developer's command (check, explain, init, manifest, suggest).
 
 Reads the configuration as the build does and runs the build's own engine
 (``engine.Pass`` with a dry-run ``Applier``, ``decide.Decider``), so what it
@@ -22,7 +22,7 @@ from .. import wording
 from ..core import policy
 from ..errors import UserError, printable
 from ..report import Reporter
-from . import manifest, starter
+from . import manifest, starter, suggest_command
 from .explain import Explainer, Explanation, PathError
 from .preview import Config, Preview, load, preview, resolve_app_dir
 
@@ -273,7 +273,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         found = ", ".join(f"{f.name} ({f.evidence})" for f in frameworks)
         lines = wording.init_recognised(found, target)
     else:
-        lines = wording.init_nothing(starter.KNOWN, target)
+        lines = wording.init_nothing(starter.NAMES, target)
     for line in [*lines, wording.INIT_NEXT]:
         _out(line)
     return EXIT_OK
@@ -317,6 +317,13 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     if result is not None and result.summary.findings.total():
         sys.stderr.write(wording.manifest_note(result.summary.findings.total()) + "\n")
     return EXIT_OK
+
+
+# -- suggest -------------------------------------------------------------------
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    return suggest_command.run(args.log, args.app, args.app_path, args.write, sys.stdout)
 
 
 # -- the parser --------------------------------------------------------------
@@ -405,7 +412,7 @@ def parser() -> argparse.ArgumentParser:
         "init",
         help="write a starter .writable-paths for the recognised framework",
         description="Write a commented starter .writable-paths into APP_DIR from what it "
-        "recognises (Rails, Laravel, Django, Next.js); with nothing recognised, a template "
+        f"recognises ({starter.NAMES}); with nothing recognised, a template "
         "of commented examples. Never overwrites an existing file.",
     )
     init.add_argument(
@@ -451,6 +458,33 @@ def parser() -> argparse.ArgumentParser:
         help="the CNB group id of the run image (default: 1000)",
     )
     mani.set_defaults(run=cmd_manifest)
+
+    sug = sub.add_parser(
+        "suggest",
+        help="read a container log and propose pattern lines for its permission errors",
+        description="Read LOG (a file, or '-' or nothing for standard input) and propose a "
+        "pattern line for every permission error under the app path that Ruby, Node, PHP, "
+        "Python, Java or nginx printed, with the reason for each; 'Read-only file system' "
+        "errors get volumes instead. Lines the configuration already selects are left out. "
+        + CONFIG_HELP.replace(" Nothing is changed.", " Only --write changes a file."),
+    )
+    sug.add_argument("log", nargs="?", default="-", metavar="LOG", help="the log (default: -)")
+    sug.add_argument(
+        "--app", default=".", metavar="APP_DIR", help="the app's root directory (default: .)"
+    )
+    sug.add_argument(
+        "--app-path",
+        default=manifest.DEFAULT_APP_PATH,
+        metavar="PATH",
+        help="the app directory in the container that wrote the log (default: /workspace)",
+    )
+    sug.add_argument(
+        "--write",
+        action="store_true",
+        help="append the new lines to the pattern file (BP_WRITABLE_PATHS_FILE, "
+        "default .writable-paths)",
+    )
+    sug.set_defaults(run=cmd_suggest)
     return top
 
 

@@ -1,0 +1,225 @@
+"""The shell around ``suggest``: read the log, check each proposal against the
+app's current configuration (the build's own ``Explainer``), print, and with
+``--write`` append the new lines to the pattern file."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+from collections.abc import Callable, Iterable
+from typing import TextIO
+
+from ..errors import UserError, printable
+from . import app_readers, starter
+from .explain import Explainer, PathError
+from .preview import Config, load
+from .suggest import Known, Proposal, Suggestion, propose, scan
+
+# -- what the user reads -------------------------------------------------------
+
+TITLE = "writable-paths suggest: {errors} in {log}"
+NONE_FOUND = (
+    "No permission errors found in {log}. suggest reads the errors Ruby, Node, PHP, "
+    "Python, Java and nginx print (EACCES, 'Permission denied', 'Read-only file system')."
+)
+ADD = "Lines to add to {file}:"
+LINE_REFS = "    from {log} line{s} {lines}{runtimes}"
+ALREADY = "Already writable (rebuild the image if the log is older than the configuration):"
+ALREADY_ITEM = "  {pattern}  selected by {source}"
+VOLUMES = (
+    "Read-only file system: the container's root file system is read-only, so no "
+    "pattern can fix these; give each directory a volume:"
+)
+VOLUME_SELECTED = (
+    "    selected by {source}: 'writable-paths manifest --format kubernetes' mounts it"
+)
+VOLUME_NOT_SELECTED = (
+    "    not selected yet: add {pattern} to {file}, then 'writable-paths manifest "
+    "--format kubernetes' (or compose) prints its volume"
+)
+OUTSIDE = "Ignored: outside the app directory {app_path} (the buildpack changes nothing there):"
+OUTSIDE_ITEM = "  {path} (line {line})"
+NOTES = "Notes:"
+NEXT_WRITE = "Run again with --write to append them to {file}, then rebuild."
+WROTE = "Appended {count} to {file}. Run 'writable-paths check', then rebuild."
+NOTHING_TO_WRITE = "Nothing to write: {file} already selects every directory above."
+WRITE_HEADER = "# Added by writable-paths suggest from {log}:"
+CANNOT_READ = "Cannot read the log {log}"
+CANNOT_WRITE = "Cannot write {file}"
+NOT_A_FILE = "{file} is not a regular file."
+BAD_APP_PATH = "Invalid --app-path"
+BAD_APP_PATH_DETAIL = "'{value}' is not an absolute path."
+BAD_APP_PATH_HINT = "Give the app directory inside the image (CNB images use /workspace)."
+STDIN = "standard input"
+MAX_LOG_BYTES = 256 * 1024 * 1024
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def _lines(log: str) -> Iterable[str]:
+    if log == "-":
+        yield from sys.stdin.buffer.read(MAX_LOG_BYTES).decode("utf-8", "replace").splitlines()
+        return
+    try:
+        with open(log, "rb") as handle:
+            data = handle.read(MAX_LOG_BYTES)
+    except OSError as err:
+        raise UserError(
+            CANNOT_READ.format(log=log),
+            f"{log}: {err.strerror}.",
+            "Give the log file, or '-' (or nothing) to read standard input.",
+        ) from None
+    yield from data.decode("utf-8", "replace").splitlines()
+
+
+def _databases(app_dir: str) -> list[str]:
+    """SQLite databases the app's settings name (Django, Rails), for errors that
+    name no file."""
+    found = list(app_readers.rails_sqlite_databases(app_dir))
+    django = app_readers.django_paths(app_dir)
+    if django is not None:
+        found += django.databases
+    return found
+
+
+_PLAIN_DIRECTORY = re.compile(r"^/[^*?\[\\!#]+/$")
+
+
+def _known(app_dir: str) -> list[Known]:
+    """The plain directories ``init`` would write for the app's frameworks."""
+    found = []
+    for framework in starter.recognise(app_dir):
+        for line in framework.lines:
+            if _PLAIN_DIRECTORY.match(line.pattern):
+                found.append(Known(line.pattern.strip("/"), framework.name, line.why))
+    return found
+
+
+def _selected_by(explainer: Explainer, item: Suggestion) -> str | None:
+    """The line that already makes the suggested path writable, or None."""
+    raw = item.directory + ("/" if item.pattern.endswith("/") else "")
+    try:
+        result = explainer.explain(raw)
+    except PathError:
+        return None
+    return result.source if result.writable else None
+
+
+def run(log: str, app: str, app_path: str, write: bool, out: TextIO) -> int:
+    if not app_path.startswith("/"):
+        raise UserError(BAD_APP_PATH, BAD_APP_PATH_DETAIL.format(value=app_path), BAD_APP_PATH_HINT)
+    config = load(app)
+    name = config.settings.pattern_file
+    shown_log = STDIN if log == "-" else log
+    app_dir = config.app_dir
+    proposal = propose(scan(_lines(log)), app_path, _databases(app_dir), _known(app_dir))
+    explainer = Explainer(config)
+    for item in proposal.suggestions + proposal.volumes:
+        item.selected_by = _selected_by(explainer, item)
+
+    def say(text: str = "") -> None:
+        out.write(printable(text, keep_newlines=True) + "\n")
+
+    if not proposal.errors:
+        say(NONE_FOUND.format(log=shown_log))
+        return 0
+    say(
+        TITLE.format(
+            errors=_plural(proposal.errors, "permission error", "permission errors"), log=shown_log
+        )
+    )
+    new = [s for s in proposal.suggestions if s.selected_by is None]
+    _render(say, proposal, new, shown_log, name, app_path)
+    if not new:
+        if write and proposal.suggestions:
+            say(NOTHING_TO_WRITE.format(file=name))
+        return 0
+    if not write:
+        say()
+        say(NEXT_WRITE.format(file=name))
+        return 0
+    _append(config, name, new, shown_log)
+    say()
+    say(WROTE.format(count=_plural(len(new), "line", "lines"), file=name))
+    return 0
+
+
+def _refs(item: Suggestion, log: str) -> str:
+    lines = ", ".join(str(n) for n in item.lines[:10]) + (", ..." if len(item.lines) > 10 else "")
+    runtimes = f" ({', '.join(item.runtimes)})" if item.runtimes else ""
+    return LINE_REFS.format(
+        log=log, s="s" if len(item.lines) > 1 else "", lines=lines, runtimes=runtimes
+    )
+
+
+def _render(
+    say: Callable[..., None],
+    proposal: Proposal,
+    new: list[Suggestion],
+    log: str,
+    name: str,
+    app_path: str,
+) -> None:
+    if new:
+        say()
+        say(ADD.format(file=name))
+        for item in new:
+            say(f"  {item.pattern}")
+            say(f"    why: {item.reason}")
+            say(_refs(item, log))
+    already = [s for s in proposal.suggestions if s.selected_by is not None]
+    if already:
+        say()
+        say(ALREADY)
+        for item in already:
+            say(ALREADY_ITEM.format(pattern=item.pattern, source=item.selected_by))
+    if proposal.volumes:
+        say()
+        say(VOLUMES)
+        for item in proposal.volumes:
+            say(f"  {app_path.rstrip('/')}/{item.directory}")
+            say(_refs(item, log))
+            if item.selected_by is not None:
+                say(VOLUME_SELECTED.format(source=item.selected_by))
+            else:
+                say(VOLUME_NOT_SELECTED.format(pattern=item.pattern, file=name))
+    if proposal.outside:
+        say()
+        say(OUTSIDE.format(app_path=app_path))
+        for path, line in proposal.outside[:20]:
+            say(OUTSIDE_ITEM.format(path=path, line=line))
+    if proposal.hints:
+        say()
+        say(NOTES)
+        for hint in proposal.hints:
+            say(f"  {hint}")
+
+
+def _append(config: Config, name: str, new: list[Suggestion], log: str) -> None:
+    """Append the lines (each after its reason as a comment) to the pattern file,
+    creating it when missing; never through a symlink."""
+    path = os.path.join(config.app_dir, name)
+    flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as err:
+        raise UserError(CANNOT_WRITE.format(file=name), f"{path}: {err.strerror}.") from None
+    with os.fdopen(fd, "r+b") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise UserError(CANNOT_WRITE.format(file=name), NOT_A_FILE.format(file=path))
+        text = []
+        if info.st_size:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                text.append("")
+            text.append("")
+        text.append(WRITE_HEADER.format(log=log))
+        for item in new:
+            text.append(f"# {item.reason[:1].upper()}{item.reason[1:]}.")
+            text.append(item.pattern)
+        handle.write(("\n".join(text) + "\n").encode("utf-8"))
