@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from writable_paths.decide import Decider
+from writable_paths.decide import Context, Decider
 from writable_paths.literal import pattern_for
 from writable_paths.patterns import PatternSet, parse_line
 
@@ -17,7 +17,7 @@ def selects(line: str, names: tuple[bytes, ...], directory: bool) -> bool:
     pattern = parse_line(line.encode(), "test", 1)
     assert pattern is not None, line
     decider = Decider(PatternSet((pattern,)))
-    context = decider.root
+    context: Context | None = decider.root
     decision = None
     for index, name in enumerate(names):
         is_dir = directory or index < len(names) - 1
