@@ -22,7 +22,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from writable_paths.access import Entry
+    from writable_paths.core.access import Entry
 
 # The script runs isolated (-I -S) as the other user, without the package: it
 # repeats the names of the model's operations (test_access checks they agree).
@@ -91,7 +91,7 @@ def entries_on_disk(app: str, names: tuple[bytes, ...]) -> list[Entry]:
     """The model's input for ``app``/``names`` as the tree is now (read as root, by
     lstat): each entry's kind and mode; whatever lies past a missing entry, a file
     or a symlink is missing."""
-    from writable_paths.access import DIRECTORY, MISSING, Entry, kind_of
+    from writable_paths.core.access import DIRECTORY, MISSING, Entry, kind_of
 
     entries = [Entry(b"", kind_of(os.lstat(app).st_mode), os.lstat(app).st_mode)]
     path = os.fsencode(app)

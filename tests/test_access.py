@@ -22,8 +22,8 @@ from lifecycle import copy_buildpack, platform
 from probes import entries_on_disk, run_probes
 from support import BUILD_GID, BUILD_UID, RUN_UID, needs_root
 
-from writable_paths import access
-from writable_paths.access import (
+from writable_paths.core import access
+from writable_paths.core.access import (
     ALLOWED,
     CREATE_IN,
     DIRECTORY,
@@ -48,7 +48,7 @@ from writable_paths.access import (
     fix_directory,
     verdict,
 )
-from writable_paths.literal import pattern_for
+from writable_paths.core.literal import pattern_for
 
 ROOT = Entry(b"", DIRECTORY, 0o755)
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from writable_paths import advice
-from writable_paths.advice import Breadth, Finding
-from writable_paths.decide import Context, Decider
-from writable_paths.patterns import PatternSet, Source, parse_env, parse_file
+from writable_paths.cli.starter import active_lines
+from writable_paths.core import advice
+from writable_paths.core.advice import Breadth, Finding
+from writable_paths.core.decide import Context, Decider
+from writable_paths.core.patterns import PatternSet, Source, parse_env, parse_file
 
 PATTERN_FILE = ".writable-paths"
 
@@ -289,8 +290,8 @@ def rails(root: Path) -> Path:
 
 @pytest.mark.parametrize("line", ["*", "**", "/", "/*", "/**", "*/"])
 def test_the_whole_app(tmp_path: Path, line: str) -> None:
-    suggestions = advice.init_suggestions(str(rails(tmp_path / "app")))
-    assert "tmp/pids/" in suggestions
+    suggestions = active_lines(str(rails(tmp_path / "app")))
+    assert "/tmp/pids/" in suggestions
     found = advice.broad(file(f"{line}\n"), PATTERN_FILE, None, suggestions)
     assert Finding(advice.BROAD_PATTERN, PATTERN_FILE, 1, line, suggestions) in found
 
@@ -327,14 +328,11 @@ def test_counts_of_what_became_writable() -> None:
 def test_a_usual_rails_configuration_is_not_broad(tmp_path: Path) -> None:
     app = rails(tmp_path / "app")
     patterns = file("tmp/pids/\ntmp/cache/\n/log/\n")
-    assert (
-        advice.broad(patterns, PATTERN_FILE, Breadth(200, 3, 0), advice.init_suggestions(str(app)))
-        == []
-    )
+    assert advice.broad(patterns, PATTERN_FILE, Breadth(200, 3, 0), active_lines(str(app))) == []
 
 
 def test_init_suggests_nothing_for_an_unknown_app(tmp_path: Path) -> None:
-    assert advice.init_suggestions(str(tree(tmp_path / "app", ["main.go"]))) == ()
+    assert active_lines(str(tree(tmp_path / "app", ["main.go"]))) == ()
 
 
 # -- what the walk must collect ---------------------------------------------------

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from writable_paths.decide import Context, Decider
-from writable_paths.literal import pattern_for
-from writable_paths.patterns import PatternSet, parse_line
+from writable_paths.core.decide import Context, Decider
+from writable_paths.core.literal import pattern_for
+from writable_paths.core.patterns import PatternSet, parse_line
 
 ALPHABET = "ab*?[]\\!# .-é"
 

@@ -399,3 +399,12 @@ def render(frameworks: list[Framework]) -> str:
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def active_lines(app_dir: str) -> tuple[str, ...]:
+    """The lines ``init`` would write for this app (not the ones it writes
+    commented out); empty when it recognises no framework."""
+    lines: list[str] = []
+    for framework in recognise(app_dir):
+        lines += [p for p in framework.patterns if p not in lines]
+    return tuple(lines)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import unicodedata
 
+from ..errors import UserError
 from .decide import Decider
-from .errors import UserError
 from .literal import pattern_for
 from .patterns import ENV_ORIGIN, Pattern, PatternSet, Source, parse_line
-from .record import Record
+from .records import Record
 from .wildmatch import DOUBLESTAR, Segment, has_wildcard
 
 TYPE_CHECKING = False
@@ -343,7 +343,7 @@ def broad(
     """Selections that make the app's own code writable for the run user: the
     whole app ('*', '**', '/', '/*'), the pattern file itself, 'bin/', executable
     files, or most of the files. ``suggestions`` are the narrower lines that
-    ``init`` proposes for this app (``init_suggestions``)."""
+    ``init`` proposes for this app (``cli.starter.active_lines``)."""
     found = []
     for pattern in patterns.patterns:
         text = pattern.source.text.strip()
@@ -372,14 +372,3 @@ def broad(
         counts = (breadth.writable_files, breadth.files)
         found.append(Finding(MOST_FILES, "", 0, "", suggestions, counts))
     return found
-
-
-def init_suggestions(app_dir: str) -> tuple[str, ...]:
-    """The lines ``writable-paths init`` would write for this app (not the ones it
-    writes commented out); empty when it recognises no framework."""
-    from .starter import recognise  # reads marker files; only when a warning needs it
-
-    lines: list[str] = []
-    for framework in recognise(app_dir):
-        lines += [p for p, _ in framework.patterns if p not in lines]
-    return tuple(lines)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import stat
 
-from .record import Record
+from .records import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
