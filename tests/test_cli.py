@@ -451,12 +451,15 @@ def test_explain_missing_paths_trailing_slash_and_created_directories(
     assert pids["created_by"] == ".writable-paths:1:tmp/pids/"
     as_file = items["x/extra.d"]
     assert (as_file["type"], as_file["effect"]) == ("file", "read-only")
+    # Selected as a directory, but nothing creates 'x' (a wildcard pattern creates
+    # nothing): the run user could not write there, and explain says so.
     assert (
-        "as a directory ('x/extra.d/') it would be writable: selected by .writable-paths:3:*.d/"
-        in as_file["notes"]
+        "as a directory ('x/extra.d/') it would be selected, not writable: "
+        "selected by .writable-paths:3:*.d/" in as_file["notes"]
     )
     as_dir = items["x/other.d"]
-    assert (as_dir["type"], as_dir["effect"]) == ("directory", "writable")
+    assert (as_dir["type"], as_dir["effect"]) == ("directory", "selected, not writable")
+    assert not as_dir["writable"]
 
 
 def test_explain_symlinks_are_never_followed(

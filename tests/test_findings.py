@@ -96,6 +96,7 @@ EXAMPLES = [
     Finding(F.TIGHTEN_FAILED, ".", cause="Operation not permitted"),
     Finding(F.SET_ID_DROPPED, "bin/helper", SRC),
     Finding(F.MOUNT, "vendor", None),
+    Finding(F.UNREACHABLE, "private/cache", detail="private", cause="not-searchable", mode=0o700),
     Finding(F.UNCHANGEABLE, "log/a", cause="Operation not permitted"),
     Finding(F.CANNOT_CREATE, "tmp/pids", SRC, detail="tmp", cause="Permission denied"),
 ]
@@ -105,7 +106,9 @@ EXAMPLES = [
 def test_every_finding_has_its_own_sentence_with_its_facts(item: Finding) -> None:
     text = wording.finding(item, "config/writable")
     assert not text.startswith(f"{item.kind}:")  # not the fallback
-    for fact in (item.path if item.path != "." else "app directory", item.detail, item.cause):
+    # An unreachable path's cause is the access model's reason code, said in words.
+    cause = "" if item.kind == F.UNREACHABLE else item.cause
+    for fact in (item.path if item.path != "." else "app directory", item.detail, cause):
         assert fact in text
     if item.source is not None:
         assert str(item.source) in text

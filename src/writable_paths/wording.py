@@ -32,6 +32,7 @@ HEADINGS = {
     F.TIGHTEN_FAILED: "Paths that could not be made read-only",
     F.SET_ID_DROPPED: "Selected files that were setuid or setgid",
     F.MOUNT: "Mount points inside the app (left unchanged)",
+    F.UNREACHABLE: "Selected paths the run user still cannot write",
 }
 
 
@@ -99,11 +100,41 @@ def finding(item: Finding, pattern_file: str = DEFAULT_FILE) -> str:
             "build leaves it and everything beneath it as it is. Build without the mount, "
             "or set its modes where it comes from."
         )
+    if kind == F.UNREACHABLE:
+        return unreachable_sentence(path, item.detail, item.cause, item.mode)
     if kind == F.UNCHANGEABLE:
         return f"{path}: {item.cause}"
     if kind == F.CANNOT_CREATE:
         return f"{path}/: cannot create it ({source}): '{item.detail}': {item.cause}"
     return f"{kind}: {path}"
+
+
+def _perms(mode: int) -> str:
+    from .core.policy import permission_string
+
+    return permission_string(0o040000 | mode)[1:]
+
+
+def unreachable_sentence(path: str, blocker: str, reason: str, mode: int) -> str:
+    """Why the run user cannot write ``path`` although it is selected."""
+    from .core import access
+
+    at = "the app directory" if blocker == "." else f"'{blocker}'"
+    if reason == access.NOT_SEARCHABLE:
+        return (
+            f"'{path}' is selected, but the run user cannot enter {at} (mode {_perms(mode)}), "
+            f"so nothing beneath it is writable at run time. Give {at} search permission for "
+            f"the group in the app (chmod g+x {blocker}), or select a path outside it."
+        )
+    if reason == access.THROUGH_SYMLINK:
+        return (
+            f"'{path}' is selected, but {at} is a symlink, which the buildpack never follows: "
+            "the run user writes wherever it points, not here."
+        )
+    return (
+        f"'{path}' is selected, but the run user cannot write it at run time ({reason} at "
+        f"{at}, mode {_perms(mode)})."
+    )
 
 
 def unchangeable(failures: Sequence[Finding], uid: int, pattern_file: str) -> UserError:
@@ -376,6 +407,38 @@ def negation_cannot(source: object, here: str, ancestor: str) -> str:
         f"'{ancestor}' read-only, select its contents instead "
         f"('{ancestor}/*') and negate the part"
     )
+
+
+def run_time_refusal(reason: str, path: str, blocker: str, mode: int, fix: str | None) -> str:
+    """Why the run user cannot write ``path`` (or create in it), and what to write."""
+    from .core import access
+
+    at = "the app directory" if blocker == "." else f"'{blocker}'"
+    instead = f" Select the directory instead: '/{fix}'." if fix else ""
+    if reason == access.DIRECTORY_NOT_WRITABLE and blocker == ".":
+        return (
+            "at run time it cannot be created: the app directory itself never becomes "
+            "writable. Keep it in a directory of its own (such as '/data/') and select that."
+        )
+    if reason == access.DIRECTORY_NOT_WRITABLE:
+        return (
+            f"at run time it cannot be created or replaced: {at} itself is not writable "
+            f"for the run user (mode {_perms(mode)}).{instead}"
+        )
+    if reason == access.MISSING_DIRECTORY:
+        return (
+            f"at run time it cannot be written: {at} does not exist and the build does not "
+            "create it (it creates only directories named by a literal pattern ending in "
+            f"'/').{instead}"
+        )
+    if reason == access.NOT_SEARCHABLE:
+        return (
+            f"at run time it cannot be reached: the run user cannot enter {at} "
+            f"(mode {_perms(mode)}). Give {at} search permission for the group (chmod g+x)."
+        )
+    if reason == access.FILE_NOT_WRITABLE:
+        return f"at run time it cannot be written (mode {_perms(mode)}).{instead}"
+    return f"at run time the run user cannot write it ({reason} at {at})."
 
 
 def path_error_line(raw: str, detail: str) -> str:

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import wording
-from ..core import policy
+from ..core import access, policy
 from ..core.decide import At, Context, Decider, Decision
 from ..core.patterns import PatternSet, Source
 from ..core.policy import DIRECTORY, FILE, SPECIAL, SYMLINK
 from ..errors import UserError
+from ..fs.reach import Reach, run_identity
 from .preview import Config
 
 
@@ -32,10 +33,10 @@ class Explanation:
     ancestor: str | None = None
     created_by: str | None = None
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def writable(self) -> bool:
-        return self.effect == "writable"
+    # What the run user can really do there (the access model), not only what is selected.
+    writable: bool = False
+    # The directory to select instead, when selecting it would make this work.
+    fix: str | None = None
 
     def shown(self) -> str:
         if self.path == ".":
@@ -52,6 +53,7 @@ class Explanation:
             "type": self.kind,
             "writable": self.writable,
             "effect": self.effect,
+            "fix": self.fix,
             "decided_by": {
                 "kind": self.why,
                 "source": self.source,
@@ -96,6 +98,7 @@ class Explainer:
         self.decider = Decider(config.patterns)
         negations = tuple(p for p in config.patterns.patterns if p.negated)
         self.negations = Decider(PatternSet(negations))
+        self._creates: frozenset[str] | None = None
 
     def _created_by(self, names: tuple[bytes, ...]) -> Source | None:
         """The pattern whose missing directory the build creates at or below ``names``."""
@@ -198,6 +201,8 @@ class Explainer:
                     result.notes.append(wording.directory_unselected(here, earlier.reason))
         if final_st is not None and kind == FILE and final_st.st_nlink > 1:
             result.notes.append(wording.hard_links_note(final_st.st_nlink))
+        if self.patterns and stopped_at is None and kind in (DIRECTORY, FILE):
+            self._run_time(result, names)
         if created_by is not None:
             result.notes.append(wording.will_create(created_by))
         elif not exists:
@@ -207,6 +212,45 @@ class Explainer:
                 if other.effect != result.effect:
                     result.notes.append(wording.as_directory(path, other.effect, other.reason()))
         return result
+
+    def _created(self) -> frozenset[str]:
+        """Every directory the build would create (and its parents)."""
+        if self._creates is None:
+            wanted: set[str] = set()
+            for pattern in self.patterns.patterns:
+                creates = pattern.creates
+                if creates is not None and self.decider.decide_path(creates).selected:
+                    names = [os.fsdecode(n) for n in creates]
+                    wanted.update("/".join(names[: i + 1]) for i in range(len(names)))
+            self._creates = frozenset(wanted)
+        return self._creates
+
+    def _run_time(self, result: Explanation, names: list[str]) -> None:
+        """What the run user can really do: write the file, or create entries in
+        the directory; a selected path it cannot is "selected, not writable"."""
+        with Reach(
+            self.config.app_dir,
+            self.decider,
+            self.config.settings.strict,
+            applied=False,
+            created=self._created(),
+        ) as reach:
+            entries = reach.entries(tuple(names))
+        operation = access.CREATE_IN if result.kind == DIRECTORY else access.WRITE
+        verdict = access.verdict(entries, operation, run_identity(os.getgid()))
+        result.writable = verdict.allowed
+        if verdict.allowed:
+            return
+        if result.effect == policy.WRITABLE:
+            result.effect = policy.NOT_WRITABLE
+        fix = access.fix_directory(entries, verdict)
+        result.fix = os.fsdecode(b"/".join(fix)) + "/" if fix else None
+        blocker = "/".join(names[: verdict.at]) or "."
+        if result.effect == policy.NOT_WRITABLE:
+            note = wording.run_time_refusal(
+                verdict.reason, result.path, blocker, entries[verdict.at].mode, result.fix
+            )
+            result.notes.append(note)
 
     @staticmethod
     def _decided_by(result: Explanation, decisions: list[Decision]) -> None:

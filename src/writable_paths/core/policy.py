@@ -28,6 +28,7 @@ SPECIAL = "special"  # FIFOs, sockets, devices
 WRITABLE = "writable"
 READ_ONLY = "read-only"
 UNCHANGED = "unchanged"
+NOT_WRITABLE = "selected, not writable"  # selected, and still refused at run time
 
 
 def kind_of(mode: int) -> str:

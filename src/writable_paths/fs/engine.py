@@ -21,6 +21,7 @@ from ..core.findings import Finding, Findings
 from .hardlinks import HardLinks, Linked
 from .mounts import mount_points
 from .parallel import START_AFTER, Pool, Worker, open_job
+from .reach import Reach, run_identity, unreachable
 from .walk import Walk
 
 TYPE_CHECKING = False  # no typing or dataclasses at run time: see decide
@@ -139,6 +140,7 @@ class Pass(Worker):
         self._report_unused()
         # One order whatever walked where: by path.
         self.summary.roots.sort()
+        self._report_unreachable(app_dir)
         self.summary.failures.sort(key=lambda f: f.path)
         return self.summary
 
@@ -333,6 +335,18 @@ class Pass(Worker):
             )
             return
         self._count(".", st.st_mode, target, True, NO_MATCH)
+
+    def _report_unreachable(self, app_dir: str) -> None:
+        """Selection roots that the access model says the run user still cannot write."""
+        with Reach(
+            app_dir,
+            self.decider,
+            self.strict,
+            applied=not self.applier.dry_run,
+            created=frozenset(self.summary.created),
+        ) as reach:
+            for finding in unreachable(reach, self.summary.roots, run_identity(self.gid)):
+                self.summary.findings.add(finding)
 
     def _report_unused(self) -> None:
         for index, pattern in enumerate(self.patterns.patterns):
