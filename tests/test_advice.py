@@ -181,6 +181,19 @@ def test_new_directories_unlike_their_siblings_are_fine(tmp_path: Path) -> None:
     assert advice.near_misses(patterns, listings(app)) == []
 
 
+def test_names_that_are_not_utf8_are_compared_without_failing(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    os.mkdir(os.path.join(os.fsencode(app), b"cach\xff"))
+    os.mkdir(os.path.join(os.fsencode(app), b"logs"))
+    found = advice.near_misses(file("/cache/\n/log/\n"), listings(app))
+    # No line can name b"cach\xff" (pattern files are UTF-8): the finding has no fix.
+    assert [(f.kind, f.line, f.corrected) for f in found] == [
+        (advice.TYPO, 1, ()),
+        (advice.TYPO, 2, ("/logs/",)),
+    ]
+
+
 # -- a misspelled pattern file ------------------------------------------------------
 
 

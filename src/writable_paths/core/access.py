@@ -93,7 +93,9 @@ class Identity(Record):
 
     __slots__ = ("owner_gid", "owner_uid", "run_gids", "run_uid")
 
-    def __init__(self, owner_uid: int, owner_gid: int, run_uid: int, run_gids: frozenset[int]):
+    def __init__(
+        self, owner_uid: int, owner_gid: int, run_uid: int, run_gids: frozenset[int]
+    ) -> None:
         self.owner_uid = owner_uid
         self.owner_gid = owner_gid
         self.run_uid = run_uid

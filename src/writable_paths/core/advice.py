@@ -205,9 +205,10 @@ def _distance(a: str, b: str) -> int:
 
 
 def _close(a: str, b: str) -> bool:
-    if min(len(a), len(b)) < 3:
-        return False
-    return _distance(a, b) <= (1 if len(a) <= 4 else 2)
+    limit = 1 if len(a) <= 4 else 2
+    if min(len(a), len(b)) < 3 or abs(len(a) - len(b)) > limit:
+        return False  # (and keeps a large directory cheap)
+    return _distance(a, b) <= limit
 
 
 def _near(name: bytes, siblings: Iterable[bytes]) -> tuple[str, bytes] | None:
