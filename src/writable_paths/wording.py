@@ -56,11 +56,30 @@ def finding(item: Finding, pattern_file: str = DEFAULT_FILE) -> str:
         return f"{source}: {symlink_note(path, item.detail)}"
     if kind == F.UNUSED:
         assert source is not None
-        what = "un-selects nothing" if source.text.startswith("!") else "selects nothing"
-        hint = ""
-        if source.text.lstrip("!").startswith("./"):
-            hint = " (git paths have no '.' segment: write the path without './')"
-        return f"{source}: {what}: no path matches it outside an already selected directory{hint}."
+        text = source.text
+        if text.lstrip("!").startswith("./"):
+            return (
+                f"{source}: selects nothing: git paths have no '.' segment. Write the path "
+                f"without './' ('{text.replace('./', '', 1)}')."
+            )
+        if text.startswith("!"):
+            return (
+                f"{source}: un-selects nothing: no earlier pattern selects what it matches, "
+                "or what it matches lies inside a selected directory, which nothing can "
+                "re-include (git's rule). To keep part of a directory read-only, select its "
+                "contents ('dir/*') and negate the part ('!dir/part')."
+            )
+        base = text.rstrip("*").rstrip("/")
+        missing = ""
+        if base and not text.endswith("/") and not any(c in base for c in "*?[\\"):
+            missing = (
+                f" If it is a directory the app creates at run time, write '{base}/': the "
+                "build creates a directory named by a literal pattern ending in '/'."
+            )
+        return (
+            f"{source}: selects nothing: no path in the app matches it outside a directory "
+            f"that an earlier line already selects (there it would change nothing).{missing}"
+        )
     if kind == F.UNREADABLE:
         return (
             f"'{path}' cannot be read by the build user ({item.cause}); its contents were "
@@ -102,11 +121,107 @@ def finding(item: Finding, pattern_file: str = DEFAULT_FILE) -> str:
         )
     if kind == F.UNREACHABLE:
         return unreachable_sentence(path, item.detail, item.cause, item.mode)
+    if kind in ADVICE:
+        return advice_sentence(item, pattern_file)
     if kind == F.UNCHANGEABLE:
         return f"{path}: {item.cause}"
     if kind == F.CANNOT_CREATE:
         return f"{path}/: cannot create it ({source}): '{item.detail}': {item.cause}"
     return f"{kind}: {path}"
+
+
+# The mistake detectors' findings (core.advice): heading, and how each is said.
+ADVICE = {
+    "separator": "BP_WRITABLE_PATHS entries that look joined by the wrong separator",
+    "runtime-path": "Patterns written with the image's path",
+    "typo": "Directories to create that look like typos",
+    "case": "Directories to create that differ from an existing one only in case",
+    "normalization": "Directories to create that differ from an existing one only in Unicode form",
+    "misspelled-file": "A pattern file with a misspelled name",
+    "database-file": "Database files selected without their directory",
+    "database-in-root": "Database files in the app directory",
+    "broad-pattern": "Patterns that make the whole app writable",
+    "selects-pattern-file": "The pattern file itself is writable",
+    "bin-directory": "Executables made writable",
+    "executables": "Executables made writable",
+    "most-files": "Most of the app made writable",
+}
+HEADINGS.update(ADVICE)
+
+
+def _lines(detail: str) -> str:
+    return ", ".join(f"'{line}'" for line in detail.split("\n") if line)
+
+
+def advice_sentence(item: Finding, pattern_file: str) -> str:
+    kind, source, fix = item.kind, item.source, _lines(item.detail)
+    if kind == "separator":
+        joined = ":".join(line for line in item.detail.split("\n") if line)
+        return (
+            f"{source}: this names one path, which does not exist; BP_WRITABLE_PATHS "
+            f"separates patterns with newlines or ':'. Write BP_WRITABLE_PATHS={joined}"
+        )
+    if kind == "runtime-path":
+        return (
+            f"{source}: patterns are relative to the app root, so this selects a path "
+            f"below a directory the app does not have. Write {fix} instead."
+        )
+    if kind in ("typo", "case", "normalization"):
+        why = {
+            "typo": "a near miss of the existing name",
+            "case": "the existing name in another case",
+            "normalization": "the existing name in another Unicode normalization",
+        }[kind]
+        return (
+            f"{source}: the build would create a new directory whose name is {why}. "
+            f"Did you mean {fix}?"
+        )
+    if kind == "misspelled-file":
+        return (
+            f"'{item.path}' looks like a misspelled pattern file: the buildpack reads "
+            f"{pattern_file} only, so nothing is made writable. Rename it to {fix}."
+        )
+    if kind == "database-file":
+        return (
+            f"{source}: SQLite writes a journal next to the database, so its directory must "
+            f"be writable too, or writes fail with 'attempt to write a readonly database'. "
+            f"Select the directory instead: {fix}."
+        )
+    if kind == "database-in-root":
+        return (
+            f"{source}: SQLite writes a journal next to the database, and the app directory "
+            f"never becomes writable. Keep the database in a directory of its own and "
+            f"select that: {fix}."
+        )
+    narrower = f" Narrower patterns for this app: {fix}." if fix else ""
+    if kind == "broad-pattern":
+        return (
+            f"{source}: this makes the whole app writable for the run user, which lets the "
+            f"app rewrite its own code.{narrower}"
+        )
+    if kind == "selects-pattern-file":
+        where = f"{source}: " if source is not None else ""
+        negate = f" Add {fix} after it." if fix else ""
+        return (
+            f"{where}{pattern_file} itself becomes writable, so the app could change what "
+            f"is writable in a rebuilt image.{negate}"
+        )
+    if kind == "bin-directory":
+        return (
+            f"{source}: the app's executables become writable for the run user, which lets "
+            "the app rewrite programs it runs. Select only the directories it writes data to."
+        )
+    if kind == "executables":
+        return (
+            f"{item.links:,} executable files (of the app's {item.seen:,} files) became "
+            f"writable for the run user: the app could rewrite programs it runs.{narrower}"
+        )
+    if kind == "most-files":
+        return (
+            f"{item.links:,} of the app's {item.seen:,} files became writable for the run "
+            f"user: most of the app, its own code included.{narrower}"
+        )
+    return f"{kind}: {source}"
 
 
 def _perms(mode: int) -> str:

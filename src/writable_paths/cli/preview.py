@@ -131,6 +131,7 @@ def preview(config: Config, every: bool) -> Preview:
         applier=Applier(dry_run=True),
         on_change=on_change,
         on_decision=on_decision,
+        pattern_file=config.settings.pattern_file,
     )
     summary = engine.run(config.app_dir)
     # A dry run reports the parents of a missing directory once per pattern.

@@ -49,6 +49,7 @@ def main(buildpack_dir: str, args: Sequence[str]) -> int:
         applier=Applier(),
         on_change=reporter.change if settings.debug else None,
         workers=worker_count(),
+        pattern_file=settings.pattern_file,
     ).run(inputs.app_dir)
     for path in summary.created:
         reporter.detail(wording.created(path))

@@ -19,7 +19,7 @@ from .wildmatch import DOUBLESTAR, Segment, has_wildcard
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     Path = tuple[bytes, ...]  # names from the app root; () is the app root
     Listings = Mapping[Path, frozenset[bytes]]  # the names in each asked directory that exists
@@ -373,3 +373,28 @@ def broad(
         counts = (breadth.writable_files, breadth.files)
         found.append(Finding(MOST_FILES, "", 0, "", suggestions, counts))
     return found
+
+
+def review(
+    patterns: PatternSet,
+    pattern_file: str,
+    app_dir: str,
+    listings: Listings,
+    direct_files: Iterable[tuple[Path, Source]],
+    breadth: Breadth,
+    suggestions: Callable[[], tuple[str, ...]],
+) -> list[Finding]:
+    """Every detector, on what one pass collected. ``suggestions`` gives the lines
+    ``init`` would write, asked for only when a selection is too broad."""
+    found = separators(patterns, listings)
+    found += runtime_paths(patterns, listings, (*RUNTIME_APP_PATHS, app_dir))
+    found += near_misses(patterns, listings)
+    found += databases(patterns, direct_files)
+    wide = broad(patterns, pattern_file, breadth)
+    if any(f.corrected == () and f.kind not in _WITHOUT_SUGGESTIONS for f in wide):
+        wide = broad(patterns, pattern_file, breadth, suggestions())
+    return found + wide
+
+
+# Broad findings whose fix is not init's lines.
+_WITHOUT_SUGGESTIONS = frozenset((SELECTS_PATTERN_FILE, BIN_DIRECTORY))

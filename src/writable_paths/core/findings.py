@@ -105,8 +105,11 @@ class Findings:
         kept.insert(at, finding)
 
     def shown(self) -> list[tuple[str, list[Finding]]]:
-        """The kept findings, kind by kind in ``WARNING_KINDS`` order."""
-        return [(kind, list(self._kept[kind][1])) for kind in WARNING_KINDS if kind in self._kept]
+        """The kept findings, kind by kind: ``WARNING_KINDS`` in their order, then
+        the mistake detectors' (``core.advice``) in the order they were found."""
+        kinds = [k for k in WARNING_KINDS if k in self._kept]
+        kinds += [k for k in self._kept if k not in WARNING_KINDS]
+        return [(kind, list(self._kept[kind][1])) for kind in kinds]
 
     def hidden(self, kind: str) -> int:
         kept = self._kept.get(kind)

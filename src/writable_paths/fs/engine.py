@@ -14,11 +14,13 @@ from __future__ import annotations
 import os
 import stat
 
+from ..core import advice, policy
 from ..core import findings as F
-from ..core import policy
 from ..core.decide import NO_MATCH, Decider, Decision
 from ..core.findings import Finding, Findings
+from ..core.patterns import Source
 from .hardlinks import HardLinks, Linked
+from .listing import listings
 from .mounts import mount_points
 from .parallel import START_AFTER, Pool, Worker, open_job
 from .reach import Reach, run_identity, unreachable
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ..core.decide import Context
-    from ..core.patterns import PatternSet, Source
+    from ..core.patterns import PatternSet
     from .apply import Applier
     from .parallel import Job
     from .walk import Entry, Sharing
@@ -51,8 +53,12 @@ class Summary:
     __slots__ = (
         "changed",
         "created",
+        "databases",
+        "executables",
         "failures",
+        "files",
         "findings",
+        "listings",
         "roots",
         "selected_dirs",
         "selected_files",
@@ -73,6 +79,13 @@ class Summary:
         self.findings = Findings()
         # Worker processes that walked parts of the tree (0: this process alone).
         self.workers = 0
+        # For the mistake detectors (core.advice): regular files, and the selected
+        # ones with an execute bit; database files a pattern selected itself; the
+        # names in the few directories the detectors ask about, before the build.
+        self.files = 0
+        self.executables = 0
+        self.databases: list[tuple[tuple[bytes, ...], Source]] = []
+        self.listings: dict[tuple[bytes, ...], frozenset[bytes]] = {}
 
 
 class Pass(Worker):
@@ -94,8 +107,10 @@ class Pass(Worker):
         on_decision: Callable[[Entry, Decision], None] | None = None,
         workers: int = 1,
         start_workers_after: int = START_AFTER,
+        pattern_file: str = ".writable-paths",
     ) -> None:
         self.patterns = patterns
+        self.pattern_file = pattern_file
         self.decider = Decider(patterns)
         self.strict = strict
         self.gid = gid
@@ -122,6 +137,7 @@ class Pass(Worker):
         if self._workers > 1:
             pool = Pool(self._workers, self, self._start_workers_after)
         try:
+            self.summary.listings = listings(root_fd, advice.questions(self.patterns))
             self._create_directories(root_fd)
             Walk(root_fd, self.decider.root, self._visit, self._unreadable, sharing=pool).run()
             if pool is not None:
@@ -141,6 +157,7 @@ class Pass(Worker):
         # One order whatever walked where: by path.
         self.summary.roots.sort()
         self._report_unreachable(app_dir)
+        self._review(app_dir)
         self.summary.failures.sort(key=lambda f: f.path)
         return self.summary
 
@@ -177,6 +194,9 @@ class Pass(Worker):
         mine.selected_files += summary.selected_files
         mine.changed += summary.changed
         mine.tightened += summary.tightened
+        mine.files += summary.files
+        mine.executables += summary.executables
+        mine.databases.extend(summary.databases)
         mine.created.extend(summary.created)
         mine.roots.extend(summary.roots)
         mine.failures.extend(summary.failures)
@@ -248,6 +268,12 @@ class Pass(Worker):
                 )
             return None
         gid: int | None = None
+        if kind == policy.FILE:
+            self.summary.files += 1
+            if decision.root and advice.is_database_name(name or os.fsencode(entry.name)):
+                assert decision.selection is not None
+                names = tuple(os.fsencode(n) for n in entry.names)
+                self.summary.databases.append((names, decision.selection.source))
         if decision.selected:
             if decision.root:
                 self.summary.roots.append(entry.path)
@@ -255,6 +281,8 @@ class Pass(Worker):
                 self.summary.selected_dirs += 1
             else:
                 self.summary.selected_files += 1
+                if mode & 0o111:
+                    self.summary.executables += 1
             gid = self.gid
             if policy.drops_set_id(kind, mode, True):
                 self.summary.findings.add(Finding(F.SET_ID_DROPPED, entry.path, _source(decision)))
@@ -347,6 +375,37 @@ class Pass(Worker):
         ) as reach:
             for finding in unreachable(reach, self.summary.roots, run_identity(self.gid)):
                 self.summary.findings.add(finding)
+
+    def _review(self, app_dir: str) -> None:
+        """The mistakes people make (``core.advice``), on what the walk collected."""
+        summary = self.summary
+
+        def suggestions() -> tuple[str, ...]:
+            from ..cli.starter import active_lines  # reads a few marker files
+
+            return active_lines(app_dir)
+
+        breadth = advice.Breadth(summary.files, summary.selected_files, summary.executables)
+        for item in advice.review(
+            self.patterns,
+            self.pattern_file,
+            os.path.abspath(app_dir),
+            summary.listings,
+            summary.databases,
+            breadth,
+            suggestions,
+        ):
+            source = Source(item.origin, item.line, item.text) if item.line else None
+            path = item.text if item.line == 0 else ""
+            finding = Finding(
+                item.kind,
+                path,
+                source,
+                detail="\n".join(item.corrected),
+                links=item.counts[0],
+                seen=item.counts[1],
+            )
+            summary.findings.add(finding)
 
     def _report_unused(self) -> None:
         for index, pattern in enumerate(self.patterns.patterns):
