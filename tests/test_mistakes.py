@@ -128,3 +128,17 @@ def test_the_build_prints_the_warning_and_applies_the_same(cnb: Platform) -> Non
     assert stat.S_IMODE(os.stat(cnb.app / "db/production.sqlite3").st_mode) == 0o664
     assert stat.S_IMODE(os.stat(cnb.app / "db").st_mode) == 0o755
     assert stat.S_IMODE(os.stat(cnb.app / "tmp/pids").st_mode) == 0o755
+
+
+@pytest.mark.parametrize(
+    "name", [".writeable-paths", ".writable_paths", "writable-paths", ".writable-paths.txt"]
+)
+def test_a_misspelled_pattern_file_is_named_when_nothing_is_configured(
+    tmp_path: Path, name: str
+) -> None:
+    app = _app(tmp_path / "app", [name], None)
+    code, warnings = _check(app)
+    assert code == 2
+    [warning] = warnings["misspelled-file"]
+    assert f"'{name}'" in warning["message"]
+    assert "Rename it to '.writable-paths'" in warning["message"]

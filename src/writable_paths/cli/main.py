@@ -19,7 +19,9 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NoReturn
 
 from .. import wording
+from ..cnb.sources import misspelled_files
 from ..core import policy
+from ..core.findings import Findings
 from ..errors import UserError, printable
 from ..report import Reporter
 from . import manifest, starter, suggest_command
@@ -68,14 +70,17 @@ def _check_json(
     result: Preview | None,
     error: UserError | None,
     every: bool,
+    found: Findings | None = None,
 ) -> dict[str, Any]:
     summary = result.summary if result else None
     warnings = []
     counts: dict[str, int] = {}
-    if summary is not None:
-        counts = dict(summary.findings.counts)
+    if found is None and summary is not None:
+        found = summary.findings
+    if found is not None:
+        counts = dict(found.counts)
         pattern_file = config.settings.pattern_file if config else wording.DEFAULT_FILE
-        for kind, items in summary.findings.shown():
+        for kind, items in found.shown():
             warnings += [
                 {"kind": kind, "path": i.path, "message": wording.finding(i, pattern_file)}
                 for i in items
@@ -167,14 +172,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             _error(problem)
         return EXIT_ERROR
+    assert config is not None
+    # With nothing configured, the one mistake there can be: a misspelled file name.
+    found = result.summary.findings if result else misspelled_files(config.app_dir, config.settings)
     if args.json:
-        _json(_check_json(app_dir, config, result, None, args.all))
+        _json(_check_json(app_dir, config, result, None, args.all, found))
     elif result is None:
-        assert config is not None
         _out(wording.check_not_configured(config.settings.pattern_file))
+        Reporter(sys.stdout).findings(found, config.settings.pattern_file)
     else:
         _check_text(config, result, args.all)
-    if args.strict_warnings and result is not None and result.summary.findings.total():
+    if args.strict_warnings and found.total():
         return EXIT_WARNINGS
     return EXIT_OK
 

@@ -14,7 +14,7 @@ from ..fs.parallel import worker_count
 from ..report import Reporter
 from .api import EXIT_ERROR, EXIT_PASS, build_inputs, buildpack_title, write_launch_label
 from .settings import read_settings
-from .sources import load_patterns
+from .sources import load_patterns, misspelled_files
 
 TYPE_CHECKING = False  # no typing at run time: start-up time is the build's fixed cost
 if TYPE_CHECKING:
@@ -36,7 +36,12 @@ def main(buildpack_dir: str, args: Sequence[str]) -> int:
         reporter.error(err)
         return EXIT_ERROR
     if not patterns:
-        reporter.step(wording.no_patterns(settings.pattern_file))
+        misspelled = misspelled_files(inputs.app_dir, settings)
+        if misspelled.total():
+            reporter.step(wording.not_configured(settings.pattern_file))
+            reporter.findings(misspelled, settings.pattern_file)
+        else:
+            reporter.step(wording.no_patterns(settings.pattern_file))
         return EXIT_PASS
     _describe(reporter, patterns)
 

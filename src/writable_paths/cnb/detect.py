@@ -14,7 +14,7 @@ from ..errors import UserError
 from ..report import Reporter
 from .api import EXIT_ERROR, EXIT_PASS, detect_inputs
 from .settings import read_settings
-from .sources import load_patterns
+from .sources import load_patterns, misspelled_files
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,5 +30,11 @@ def main(buildpack_dir: str, args: Sequence[str]) -> int:
     except UserError as err:
         reporter.error(err)
         return EXIT_ERROR
+    if not patterns:
+        misspelled = misspelled_files(inputs.app_dir, settings)
+        if misspelled.total():
+            reporter.title(wording.not_configured(settings.pattern_file))
+            reporter.findings(misspelled, settings.pattern_file)
+            return EXIT_PASS
     reporter.title(wording.detect_configured(len(patterns)))
     return EXIT_PASS

@@ -9,6 +9,7 @@ import os
 import stat
 
 from .. import wording
+from ..core.findings import Findings
 from ..core.patterns import MAX_FILE_BYTES, PatternSet, parse_env, parse_file
 from ..fs.beneath import open_beneath
 
@@ -86,3 +87,20 @@ def _read_file(fd: int, leaf: str, name: str, required: bool) -> bytes | None:
         if not stat.S_ISREG(os.fstat(file_fd).st_mode):  # swapped since the stat
             raise wording.pattern_file_refused(name, wording.FILE_NOT_REGULAR)
         return handle.read(MAX_FILE_BYTES + 1)
+
+
+def misspelled_files(app_dir: str, settings: Settings) -> Findings:
+    """With nothing configured: pattern files with a near miss of the name the
+    buildpack reads (``.writeable-paths``, ``.writable_paths``...)."""
+    found = Findings()
+    if settings.pattern_file_named or settings.extra_patterns.strip():
+        return found
+    from ..core import advice  # only here: detect's usual path stays light
+
+    try:
+        names = os.listdir(os.fsencode(app_dir))
+    except OSError:
+        return found
+    for item in advice.misspelled_pattern_file(names, settings.pattern_file):
+        found.add(advice.as_finding(item))
+    return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 
 from ..errors import UserError
+from . import findings
 from .decide import Decider
 from .literal import pattern_for
 from .patterns import ENV_ORIGIN, Pattern, PatternSet, Source, parse_line
@@ -398,3 +399,16 @@ def review(
 
 # Broad findings whose fix is not init's lines.
 _WITHOUT_SUGGESTIONS = frozenset((SELECTS_PATTERN_FILE, BIN_DIRECTORY))
+
+
+def as_finding(item: Finding) -> findings.Finding:
+    """A detector's finding as the build reports findings (``core.findings``)."""
+    source = Source(item.origin, item.line, item.text) if item.line else None
+    return findings.Finding(
+        item.kind,
+        item.text if item.line == 0 else "",
+        source,
+        detail="\n".join(item.corrected),
+        links=item.counts[0],
+        seen=item.counts[1],
+    )

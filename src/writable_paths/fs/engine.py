@@ -18,7 +18,6 @@ from ..core import advice, policy
 from ..core import findings as F
 from ..core.decide import NO_MATCH, Decider, Decision
 from ..core.findings import Finding, Findings
-from ..core.patterns import Source
 from .hardlinks import HardLinks, Linked
 from .listing import listings
 from .mounts import mount_points
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ..core.decide import Context
-    from ..core.patterns import PatternSet
+    from ..core.patterns import PatternSet, Source
     from .apply import Applier
     from .parallel import Job
     from .walk import Entry, Sharing
@@ -395,17 +394,7 @@ class Pass(Worker):
             breadth,
             suggestions,
         ):
-            source = Source(item.origin, item.line, item.text) if item.line else None
-            path = item.text if item.line == 0 else ""
-            finding = Finding(
-                item.kind,
-                path,
-                source,
-                detail="\n".join(item.corrected),
-                links=item.counts[0],
-                seen=item.counts[1],
-            )
-            summary.findings.add(finding)
+            summary.findings.add(advice.as_finding(item))
 
     def _report_unused(self) -> None:
         for index, pattern in enumerate(self.patterns.patterns):
