@@ -142,3 +142,13 @@ def test_a_misspelled_pattern_file_is_named_when_nothing_is_configured(
     [warning] = warnings["misspelled-file"]
     assert f"'{name}'" in warning["message"]
     assert "Rename it to '.writable-paths'" in warning["message"]
+
+
+def test_explain_shows_the_warning_of_the_line_that_decided(tmp_path: Path) -> None:
+    app = _app(tmp_path / "app", ["db/production.sqlite3", "log/"], "*.sqlite3\n/workspace/log/\n")
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = cli.main(["explain", "--json", "--app", str(app), "db/production.sqlite3"])
+    assert code == 0
+    [item] = json.loads(out.getvalue())["paths"]
+    assert any("Select the directory instead: '/db/'" in note for note in item["notes"])

@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import wording
-from ..core import access, policy
+from ..core import access, advice, policy
 from ..core.decide import At, Context, Decider, Decision
 from ..core.patterns import PatternSet, Source
 from ..core.policy import DIRECTORY, FILE, SPECIAL, SYMLINK
 from ..errors import UserError
+from ..fs.listing import listings
 from ..fs.reach import Reach, run_identity
 from .preview import Config
+from .starter import active_lines
 
 
 class PathError(UserError):
@@ -99,6 +101,7 @@ class Explainer:
         negations = tuple(p for p in config.patterns.patterns if p.negated)
         self.negations = Decider(PatternSet(negations))
         self._creates: frozenset[str] | None = None
+        self._advice: dict[str, list[str]] | None = None
 
     def _created_by(self, names: tuple[bytes, ...]) -> Source | None:
         """The pattern whose missing directory the build creates at or below ``names``."""
@@ -203,6 +206,14 @@ class Explainer:
             result.notes.append(wording.hard_links_note(final_st.st_nlink))
         if self.patterns and stopped_at is None and kind in (DIRECTORY, FILE):
             self._run_time(result, names)
+        result.notes.extend(self._mistakes().get(result.source or "", ()))
+        if result.why == "pattern" and kind == FILE and advice.is_database_name(encoded[-1]):
+            reason = decisions[-1].reason
+            assert isinstance(reason, Source)
+            for item in advice.databases(self.patterns, [(encoded, reason)]):
+                text = wording.finding(advice.as_finding(item), self.config.settings.pattern_file)
+                if text not in result.notes:
+                    result.notes.append(text)
         if created_by is not None:
             result.notes.append(wording.will_create(created_by))
         elif not exists:
@@ -212,6 +223,32 @@ class Explainer:
                 if other.effect != result.effect:
                     result.notes.append(wording.as_directory(path, other.effect, other.reason()))
         return result
+
+    def _mistakes(self) -> dict[str, list[str]]:
+        """The build's warnings about mistaken lines (``core.advice``), by the line's
+        source: shown for the paths that line decides."""
+        if self._advice is None:
+            self._advice = {}
+            fd = os.open(self.config.app_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                seen = listings(fd, advice.questions(self.patterns))
+            finally:
+                os.close(fd)
+            found = advice.review(
+                self.patterns,
+                self.config.settings.pattern_file,
+                self.config.app_dir,
+                seen,
+                (),
+                advice.Breadth(0, 0, 0),
+                lambda: active_lines(self.config.app_dir),
+            )
+            for item in found:
+                finding = advice.as_finding(item)
+                if finding.source is not None:
+                    text = wording.finding(finding, self.config.settings.pattern_file)
+                    self._advice.setdefault(str(finding.source), []).append(text)
+        return self._advice
 
     def _created(self) -> frozenset[str]:
         """Every directory the build would create (and its parents)."""
