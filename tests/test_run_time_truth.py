@@ -13,12 +13,15 @@ import json
 import os
 import random
 import shutil
+import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
+from lifecycle import copy_buildpack, platform
 from probes import CREATE_IN, WRITE, run_probes
 from support import BUILD_GID, BUILD_UID, RUN_UID, needs_root
 
@@ -30,6 +33,7 @@ from writable_paths.fs.apply import Applier
 from writable_paths.fs.engine import Pass
 
 pytestmark = needs_root
+PYTHON_DIR = str(Path(sys.executable).resolve().parent)
 
 
 @pytest.fixture
@@ -70,8 +74,15 @@ def _build_as_exported(app: Path) -> None:
 
 
 def _really(app: Path, items: dict[str, dict[str, object]]) -> dict[str, bool]:
+    # A directory that exists (or that the build creates) is written in; one that
+    # does not is created, like a file.
     probes = [
-        (CREATE_IN if item["type"] == "directory" else WRITE, str(app / path))
+        (
+            CREATE_IN
+            if item["type"] == "directory" and (item["exists"] or item["created_by"])
+            else WRITE,
+            str(app / path),
+        )
         for path, item in items.items()
     ]
     results = run_probes(probes, RUN_UID, BUILD_GID)
@@ -116,22 +127,44 @@ def test_a_database_file_in_the_app_root_cannot_be_created(app: Path) -> None:
     assert any("app directory itself never becomes writable" in n for n in item["notes"])  # type: ignore[attr-defined]
 
 
-def test_a_selected_directory_below_a_0700_ancestor_is_a_warning(app: Path) -> None:
-    _files(app, "private/cache/.keep")
+def test_a_selected_directory_below_a_0700_ancestor_is_opened_for_search(app: Path) -> None:
+    _files(app, "private/cache/.keep", "private/key.pem")
     os.chmod(app / "private", 0o700)
     (app / ".writable-paths").write_text("/private/cache/\n")
     data = _json("check", "--json", str(app))
-    kinds = [w["kind"] for w in data["warnings"]]  # type: ignore[attr-defined]
-    assert F.UNREACHABLE in kinds
-    [warning] = [w for w in data["warnings"] if w["kind"] == F.UNREACHABLE]  # type: ignore[attr-defined]
-    assert warning["path"] == "private/cache"
-    assert "cannot enter 'private' (mode rwx------)" in warning["message"]
-    code = cli.main(["check", "--strict-warnings", str(app)])
-    assert code == 2
+    [warning] = [w for w in data["warnings"] if w["kind"] == F.SEARCH_ADDED]  # type: ignore[attr-defined]
+    assert warning["path"] == "private"
+    assert "was rwx------" in warning["message"]
+    assert "search for the group (g+x) only" in warning["message"]
+    assert F.UNREACHABLE not in {w["kind"] for w in data["warnings"]}  # type: ignore[attr-defined]
+    assert cli.main(["check", "--strict-warnings", str(app)]) == 2
     item = _explain(app, ["private/cache/"])["private/cache"]
-    assert item["writable"] is False
+    assert item["writable"] is True
     _build_as_exported(app)
-    assert _really(app, {"private/cache": item}) == {"private/cache": False}
+    assert stat.S_IMODE(os.stat(app / "private").st_mode) == 0o710  # search only
+    assert _really(app, {"private/cache": item}) == {"private/cache": True}
+    # Nothing else in it became writable, and it cannot be listed.
+    listing = run_probes([(CREATE_IN, str(app / "private"))], RUN_UID, BUILD_GID)
+    assert listing == [(False, "EACCES")]
+
+
+def test_a_root_the_run_user_still_cannot_reach_is_a_warning() -> None:
+    """An ancestor the build user cannot change (root owns it, 0705: the build user
+    passes through as "other", the run user's group could not) stays closed: the
+    build says the selected directory will not be writable."""
+    root = Path(tempfile.mkdtemp(prefix="wp-truth-bp-"))
+    os.chmod(root, 0o755)
+    copy_buildpack(root / "bp")
+    with platform(root / "bp", f"{PYTHON_DIR}:/usr/bin:/bin") as cnb:
+        cnb.write(".writable-paths", "/vendor/cache/\n")
+        cnb.mkdir("vendor/cache")
+        os.chown(cnb.app / "vendor", 0, 0)
+        os.chmod(cnb.app / "vendor", 0o705)
+        result = cnb.run("build")
+    shutil.rmtree(root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Selected paths the run user still cannot write" in result.stdout
+    assert "cannot enter 'vendor' (mode rwx---r-x)" in result.stdout
 
 
 def test_directories_the_build_creates_are_reachable_whatever_the_umask(app: Path) -> None:

@@ -33,6 +33,7 @@ HEADINGS = {
     F.SET_ID_DROPPED: "Selected files that were setuid or setgid",
     F.MOUNT: "Mount points inside the app (left unchanged)",
     F.UNREACHABLE: "Selected paths the run user still cannot write",
+    F.SEARCH_ADDED: "Directories given group search so that selected paths can be reached",
 }
 
 
@@ -118,6 +119,15 @@ def finding(item: Finding, pattern_file: str = DEFAULT_FILE) -> str:
             f"{via}'{path}' is a mount point (another file system, or a bind mount): the "
             "build leaves it and everything beneath it as it is. Build without the mount, "
             "or set its modes where it comes from."
+        )
+    if kind == F.SEARCH_ADDED:
+        at = "the app directory" if path == "." else f"'{path}'"
+        return (
+            f"{at} was {_perms(item.mode)}, so the run user could not reach the writable "
+            "paths below it: the build added search for the group (g+x) only. The run user "
+            "still cannot list it or write in it, but can now open the files below it that "
+            "the group may read, by name. Move what must stay private out of it if that "
+            "matters."
         )
     if kind == F.UNREACHABLE:
         return unreachable_sentence(path, item.detail, item.cause, item.mode)

@@ -272,8 +272,19 @@ class Explainer:
             applied=False,
             created=self._created(),
         ) as reach:
+            # The build gives group search to the directories above a selection root
+            # that the run user could not pass (``fs.reach.reach_roots``).
+            root = result.ancestor if result.why == "parent" else result.path
+            if result.effect == policy.WRITABLE and root is not None:
+                parts = tuple(root.split("/"))
+                for depth in range(len(parts)):
+                    reach.make_searchable(parts[:depth])
             entries = reach.entries(tuple(names))
-        operation = access.CREATE_IN if result.kind == DIRECTORY else access.WRITE
+        # A directory that will exist is written by creating entries in it; one that
+        # will not, by creating it (then the run user owns it): like creating a file.
+        will_exist = result.exists or result.created_by is not None
+        directory = result.kind == DIRECTORY and will_exist
+        operation = access.CREATE_IN if directory else access.WRITE
         verdict = access.verdict(entries, operation, run_identity(os.getgid()))
         result.writable = verdict.allowed
         if verdict.allowed:

@@ -29,6 +29,9 @@ MOUNT = "mount"  # a mount point inside the app: left as it is, with all beneath
 # A selected path the run user still cannot write (detail: the entry in the way,
 # cause: the access model's reason, mode: that entry's mode in the image).
 UNREACHABLE = "unreachable"
+# A directory above a selection root got group search (g+x) so that the run user
+# can reach the root (mode: its mode before).
+SEARCH_ADDED = "search-added"
 # Failures: the build cannot be right.
 UNCHANGEABLE = "unchangeable"  # a selected path the build user cannot change (cause)
 CANNOT_CREATE = "cannot-create"  # a declared directory it cannot create (detail, cause)
@@ -45,6 +48,7 @@ WARNING_KINDS = (
     SET_ID_DROPPED,
     MOUNT,
     UNREACHABLE,
+    SEARCH_ADDED,
 )
 
 

@@ -31,6 +31,11 @@ UNCHANGED = "unchanged"
 NOT_WRITABLE = "selected, not writable"  # selected, and still refused at run time
 
 
+# The reason given for a directory above a selection root that gets group search
+# (g+x, nothing more) because the run user could not otherwise reach the selection.
+SEARCH_FOR_SELECTED = "group search, for a selected path below it"
+
+
 def kind_of(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return DIRECTORY

@@ -18,11 +18,12 @@ from ..core import advice, policy
 from ..core import findings as F
 from ..core.decide import NO_MATCH, Decider, Decision
 from ..core.findings import Finding, Findings
+from .beneath import open_beneath
 from .hardlinks import HardLinks, Linked
 from .listing import listings
 from .mounts import mount_points
 from .parallel import START_AFTER, Pool, Worker, open_job
-from .reach import Reach, run_identity, unreachable
+from .reach import Reach, reach_roots, run_identity
 from .walk import Walk
 
 TYPE_CHECKING = False  # no typing or dataclasses at run time: see decide
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
     from .apply import Applier
     from .parallel import Job
     from .walk import Entry, Sharing
+
+
+# Why a directory above a selection root gets group search (a change, not a tightening).
+SEARCH_ONLY = Decision(True, policy.SEARCH_FOR_SELECTED)
 
 
 class Change:
@@ -148,14 +153,14 @@ class Pass(Worker):
                     Finding(F.HARDLINK, linked.path, links=linked.links, seen=inside)
                 )
             self._settle_root(root_fd)
+            self.summary.roots.sort()
+            self._reach_roots(app_dir, root_fd)
         finally:
             if pool is not None:
                 pool.abort()
             os.close(root_fd)
         self._report_unused()
         # One order whatever walked where: by path.
-        self.summary.roots.sort()
-        self._report_unreachable(app_dir)
         self._review(app_dir)
         self.summary.failures.sort(key=lambda f: f.path)
         return self.summary
@@ -363,8 +368,35 @@ class Pass(Worker):
             return
         self._count(".", st.st_mode, target, True, NO_MATCH)
 
-    def _report_unreachable(self, app_dir: str) -> None:
-        """Selection roots that the access model says the run user still cannot write."""
+    def _reach_roots(self, app_dir: str, root_fd: int) -> None:
+        """Give group search to the directories above a selection root that the run
+        user could not pass, and report the roots it still cannot write."""
+
+        def open_up(names: tuple[str, ...], mode: int) -> bool:
+            path = "/".join(names) or "."
+            target = mode | stat.S_IXGRP
+            try:
+                if not names:
+                    self.applier.change_root(
+                        root_fd, stat.S_IMODE(os.fstat(root_fd).st_mode) | stat.S_IXGRP
+                    )
+                elif not self.applier.dry_run:
+                    fd = open_beneath(root_fd, names[:-1])
+                    try:
+                        st = os.stat(names[-1], dir_fd=fd, follow_symlinks=False)
+                    finally:
+                        os.close(fd)
+                    target = stat.S_IMODE(st.st_mode) | stat.S_IXGRP
+                    self.applier.change_at(root_fd, names, (st.st_dev, st.st_ino), target, None)
+            except OSError as err:
+                self.summary.findings.add(
+                    Finding(F.TIGHTEN_FAILED, path, cause=err.strerror or str(err))
+                )
+                return False
+            self._count(path, stat.S_IFDIR | mode, target, True, SEARCH_ONLY)
+            self.summary.findings.add(Finding(F.SEARCH_ADDED, path, mode=mode))
+            return True
+
         with Reach(
             app_dir,
             self.decider,
@@ -372,7 +404,8 @@ class Pass(Worker):
             applied=not self.applier.dry_run,
             created=frozenset(self.summary.created),
         ) as reach:
-            for finding in unreachable(reach, self.summary.roots, run_identity(self.gid)):
+            identity = run_identity(self.gid)
+            for finding in reach_roots(reach, self.summary.roots, identity, open_up):
                 self.summary.findings.add(finding)
 
     def _review(self, app_dir: str) -> None:

@@ -19,6 +19,8 @@ from .beneath import OPEN_DIR, open_beneath
 
 TYPE_CHECKING = False  # the build imports this module: no typing at run time
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..core.decide import Context, Decider
 
 
@@ -46,6 +48,9 @@ class Reach:
         self.applied = applied  # the build already changed the tree
         self.created = created  # directories the build creates (paths from the app root)
         self._root_fd = os.open(app_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        # Directories the build gives group search (g+x) so that a selection below
+        # them can be reached (names from the app root; () is the app root).
+        self.searchable: set[tuple[str, ...]] = set()
         self._root_entry = self._root()
         # The directories the last path went through: (name, entry, context inside).
         self._cursor: list[tuple[str, access.Entry, Context | None]] = []
@@ -103,6 +108,8 @@ class Reach:
         if st is None:
             return self._missing(at.path, name, decision.selected), inner
         mode = self._final(kind, st, decision.selected)
+        if kind == policy.DIRECTORY and names[: depth + 1] in self.searchable:
+            mode |= stat.S_IXGRP
         return access.Entry(os.fsencode(name), _kind(kind), mode), inner
 
     def _open(self, names: tuple[str, ...]) -> int:
@@ -125,6 +132,12 @@ class Reach:
         os.close(fd)
         return nxt
 
+    def make_searchable(self, names: tuple[str, ...]) -> None:
+        """From now on, answer as if the directory ``names`` had group search."""
+        self.searchable.add(names)
+        self._cursor.clear()
+        self._root_entry = self._root()
+
     def close(self) -> None:
         os.close(self._root_fd)
 
@@ -139,6 +152,8 @@ class Reach:
         mode = stat.S_IMODE(st.st_mode)
         if not self.applied:
             mode = policy.app_root(st.st_mode, self.strict)
+        if () in self.searchable:
+            mode |= stat.S_IXGRP
         return access.Entry(b"", access.DIRECTORY, mode)
 
     def _final(self, kind: str, st: os.stat_result, selected: bool) -> int:
@@ -178,26 +193,40 @@ def _kind(kind: str) -> str:
     }.get(kind, access.SPECIAL)
 
 
-def unreachable(reach: Reach, roots: list[str], identity: access.Identity) -> list[Finding]:
-    """The selection roots the run user cannot write after all: a directory it
-    cannot create entries in, or a file it cannot write."""
+def reach_roots(
+    reach: Reach,
+    roots: list[str],
+    identity: access.Identity,
+    open_up: Callable[[tuple[str, ...], int], bool],
+) -> list[Finding]:
+    """Make every selection root reachable, and say which still is not.
+
+    A root below a directory the run user's group cannot search gets group search
+    on that directory, through ``open_up(names, mode)`` (which answers whether it
+    could); a root that stays out of reach, or that the run user cannot write for
+    another reason, is a finding."""
     found = []
     for root in roots:
         names = tuple(root.split("/"))
-        entries = reach.entries(names)
-        directory = entries[-1].kind == access.DIRECTORY
-        operation = access.CREATE_IN if directory else access.WRITE
-        verdict = access.verdict(entries, operation, identity)
-        if verdict.allowed:
-            continue
-        blocker = "/".join(names[: verdict.at]) or "."
-        found.append(
-            Finding(
-                F.UNREACHABLE,
-                root,
-                detail=blocker,
-                cause=verdict.reason,
-                mode=entries[verdict.at].mode,
+        while True:
+            entries = reach.entries(names)
+            directory = entries[-1].kind == access.DIRECTORY
+            operation = access.CREATE_IN if directory else access.WRITE
+            verdict = access.verdict(entries, operation, identity)
+            blocked = names[: verdict.at]
+            if verdict.reason != access.NOT_SEARCHABLE or verdict.who != access.GROUP:
+                break
+            if blocked in reach.searchable or not open_up(blocked, entries[verdict.at].mode):
+                break
+            reach.make_searchable(blocked)
+        if not verdict.allowed:
+            found.append(
+                Finding(
+                    F.UNREACHABLE,
+                    root,
+                    detail="/".join(blocked) or ".",
+                    cause=verdict.reason,
+                    mode=entries[verdict.at].mode,
+                )
             )
-        )
     return found
