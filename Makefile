@@ -28,7 +28,8 @@ test: ## run every test (progress, then the 15 slowest); fails when none ran
 # command; no lifecycle runs, no packaging, no workers, no safety sandboxes.
 UNIT := tests/test_wildmatch.py tests/test_patterns.py tests/test_decide.py \
 	tests/test_findings.py tests/test_engine.py tests/test_settings.py tests/test_cli.py \
-	tests/test_buildpack_toml.py
+	tests/test_buildpack_toml.py tests/test_access.py tests/test_advice.py tests/test_literal.py \
+	tests/test_mistakes.py tests/test_starter.py tests/test_suggest.py tests/test_run_time_truth.py
 
 quick: lint ## lint, then the unit tests (well under a minute)
 	$(BIN)/python -m pytest -q $(UNIT)
