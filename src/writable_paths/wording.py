@@ -52,109 +52,135 @@ def symlink_note(path: str, target: str | None = None) -> str:
 
 def finding(item: Finding, pattern_file: str = DEFAULT_FILE) -> str:
     """One finding as the sentence the build, ``check`` and ``explain`` print."""
-    kind, path, source = item.kind, item.path, item.source
-    if kind == F.SYMLINK:
-        return f"{source}: {symlink_note(path, item.detail)}"
-    if kind == F.UNUSED:
-        assert source is not None
-        text = source.text
-        if text.lstrip("!").startswith("./"):
-            return (
-                f"{source}: selects nothing: git paths have no '.' segment. Write the path "
-                f"without './' ('{text.replace('./', '', 1)}')."
-            )
-        if text.startswith("!"):
-            return (
-                f"{source}: un-selects nothing: no earlier pattern selects what it matches, "
-                "or what it matches lies inside a selected directory, which nothing can "
-                "re-include (git's rule). To keep part of a directory read-only, select its "
-                "contents ('dir/*') and negate the part ('!dir/part')."
-            )
-        base = text.rstrip("*").rstrip("/")
-        missing = ""
-        if base and not text.endswith("/") and not any(c in base for c in "*?[\\"):
-            missing = (
-                f" If it is a directory the app creates at run time, write '{base}/': the "
-                "build creates a directory named by a literal pattern ending in '/'."
-            )
-        return (
-            f"{source}: selects nothing: no path in the app matches it outside a directory "
-            f"that an earlier line already selects (there it would change nothing).{missing}"
-        )
-    if kind == F.UNREADABLE:
-        return (
-            f"'{path}' cannot be read by the build user ({item.cause}); its contents were "
-            "not checked, and exporting the image will fail on it. Give the owner read and "
-            f"execute permission, or select it in {pattern_file}."
-        )
-    if kind == F.HARDLINK:
-        return (
-            f"'{path}' has hard links outside the app directory ({item.links} links, "
-            f"{item.seen} inside); left unchanged, because changing it would change the "
-            "other files too. Copy the file instead of linking it if it must be writable."
-        )
-    if kind == F.SPECIAL:
-        return f"{source}: '{path}' is a {item.cause}; left unchanged."
-    if kind == F.BLOCKED:
-        return (
-            f"{source}: cannot create directory '{path}': '{item.detail}' is a file. Remove "
-            "the file from the app, or drop the trailing '/' from the pattern to make the "
-            "file writable instead."
-        )
-    if kind == F.TIGHTEN_FAILED:
-        if path == ".":
-            return f"the app directory stays writable for others ({item.cause})."
-        return (
-            f"'{path}' stays writable for others: the build user cannot change it ({item.cause})."
-        )
-    if kind == F.SET_ID_DROPPED:
-        return (
-            f"{source}: '{path}' was setuid or setgid; a file the run user may write must "
-            "not run as its owner, so the build removed those bits. Select only the data "
-            "files it writes, not the program."
-        )
-    if kind == F.MOUNT:
-        via = f"{source}: " if source is not None else ""
-        return (
-            f"{via}'{path}' is a mount point (another file system, or a bind mount): the "
-            "build leaves it and everything beneath it as it is. Build without the mount, "
-            "or set its modes where it comes from."
-        )
-    if kind == F.SEARCH_ADDED:
-        at = "the app directory" if path == "." else f"'{path}'"
-        return (
-            f"{at} was {_perms(item.mode)}, so the run user could not reach the writable "
-            "paths below it: the build added search for the group (g+x) only. The run user "
-            "still cannot list it or write in it, but can now open the files below it that "
-            "the group may read, by name. Move what must stay private out of it if that "
-            "matters."
-        )
-    if kind == F.UNREACHABLE:
-        return unreachable_sentence(path, item.detail, item.cause, item.mode)
-    if kind in ADVICE:
-        return advice_sentence(item, pattern_file)
-    if kind == F.UNCHANGEABLE:
-        return f"{path}: {item.cause}"
-    if kind == F.CANNOT_CREATE:
-        return f"{path}/: cannot create it ({source}): '{item.detail}': {item.cause}"
-    return f"{kind}: {path}"
+    say = _SAY.get(item.kind)
+    return say(item, pattern_file) if say is not None else f"{item.kind}: {item.path}"
 
 
-# The mistake detectors' findings (core.advice): heading, and how each is said.
+def _symlink(item: Finding, pattern_file: str) -> str:
+    return f"{item.source}: {symlink_note(item.path, item.detail)}"
+
+
+def _unused(item: Finding, pattern_file: str) -> str:
+    source = item.source
+    assert source is not None
+    text = source.text
+    if text.lstrip("!").startswith("./"):
+        return (
+            f"{source}: selects nothing: git paths have no '.' segment. Write the path "
+            f"without './' ('{text.replace('./', '', 1)}')."
+        )
+    if text.startswith("!"):
+        return (
+            f"{source}: un-selects nothing: no earlier pattern selects what it matches, "
+            "or what it matches lies inside a selected directory, which nothing can "
+            "re-include (git's rule). To keep part of a directory read-only, select its "
+            "contents ('dir/*') and negate the part ('!dir/part')."
+        )
+    base = text.rstrip("*").rstrip("/")
+    missing = ""
+    if base and not text.endswith("/") and not any(c in base for c in "*?[\\"):
+        missing = (
+            f" If it is a directory the app creates at run time, write '{base}/': the "
+            "build creates a directory named by a literal pattern ending in '/'."
+        )
+    return (
+        f"{source}: selects nothing: no path in the app matches it outside a directory "
+        f"that an earlier line already selects (there it would change nothing).{missing}"
+    )
+
+
+def _unreadable(item: Finding, pattern_file: str) -> str:
+    return (
+        f"'{item.path}' cannot be read by the build user ({item.cause}); its contents were "
+        "not checked, and exporting the image will fail on it. Give the owner read and "
+        f"execute permission, or select it in {pattern_file}."
+    )
+
+
+def _hardlink(item: Finding, pattern_file: str) -> str:
+    return (
+        f"'{item.path}' has hard links outside the app directory ({item.links} links, "
+        f"{item.seen} inside); left unchanged, because changing it would change the "
+        "other files too. Copy the file instead of linking it if it must be writable."
+    )
+
+
+def _special(item: Finding, pattern_file: str) -> str:
+    return f"{item.source}: '{item.path}' is a {item.cause}; left unchanged."
+
+
+def _blocked(item: Finding, pattern_file: str) -> str:
+    return (
+        f"{item.source}: cannot create directory '{item.path}': '{item.detail}' is a file. "
+        "Remove the file from the app, or drop the trailing '/' from the pattern to make "
+        "the file writable instead."
+    )
+
+
+def _tighten_failed(item: Finding, pattern_file: str) -> str:
+    if item.path == ".":
+        return f"the app directory stays writable for others ({item.cause})."
+    return (
+        f"'{item.path}' stays writable for others: the build user cannot change it ({item.cause})."
+    )
+
+
+def _set_id_dropped(item: Finding, pattern_file: str) -> str:
+    return (
+        f"{item.source}: '{item.path}' was setuid or setgid; a file the run user may write "
+        "must not run as its owner, so the build removed those bits. Select only the data "
+        "files it writes, not the program."
+    )
+
+
+def _mount(item: Finding, pattern_file: str) -> str:
+    via = f"{item.source}: " if item.source is not None else ""
+    return (
+        f"{via}'{item.path}' is a mount point (another file system, or a bind mount): the "
+        "build leaves it and everything beneath it as it is. Build without the mount, "
+        "or set its modes where it comes from."
+    )
+
+
+def _search_added(item: Finding, pattern_file: str) -> str:
+    at = "the app directory" if item.path == "." else f"'{item.path}'"
+    return (
+        f"{at} was {_perms(item.mode)}, so the run user could not reach the writable "
+        "paths below it: the build added search for the group (g+x) only. The run user "
+        "still cannot list it or write in it, but can now open the files below it that "
+        "the group may read, by name. Move what must stay private out of it if that "
+        "matters."
+    )
+
+
+def _unreachable(item: Finding, pattern_file: str) -> str:
+    return unreachable_sentence(item.path, item.detail, item.cause, item.mode)
+
+
+def _unchangeable(item: Finding, pattern_file: str) -> str:
+    return f"{item.path}: {item.cause}"
+
+
+def _cannot_create(item: Finding, pattern_file: str) -> str:
+    return f"{item.path}/: cannot create it ({item.source}): '{item.detail}': {item.cause}"
+
+
+# -- the mistake detectors' findings (core.advice) --------------------------------
+
 ADVICE = {
-    "separator": "BP_WRITABLE_PATHS entries that look joined by the wrong separator",
-    "runtime-path": "Patterns written with the image's path",
-    "typo": "Directories to create that look like typos",
-    "case": "Directories to create that differ from an existing one only in case",
-    "normalization": "Directories to create that differ from an existing one only in Unicode form",
-    "misspelled-file": "A pattern file with a misspelled name",
-    "database-file": "Database files selected without their directory",
-    "database-in-root": "Database files in the app directory",
-    "broad-pattern": "Patterns that make the whole app writable",
-    "selects-pattern-file": "The pattern file itself is writable",
-    "bin-directory": "Executables made writable",
-    "executables": "Executables made writable",
-    "most-files": "Most of the app made writable",
+    F.SEPARATOR: "BP_WRITABLE_PATHS entries that look joined by the wrong separator",
+    F.RUNTIME_PATH: "Patterns written with the image's path",
+    F.TYPO: "Directories to create that look like typos",
+    F.CASE: "Directories to create that differ from an existing one only in case",
+    F.NORMALIZATION: "Directories to create that differ from an existing one only in Unicode form",
+    F.MISSPELLED_FILE: "A pattern file with a misspelled name",
+    F.DATABASE_FILE: "Database files selected without their directory",
+    F.DATABASE_IN_ROOT: "Database files in the app directory",
+    F.BROAD_PATTERN: "Patterns that make the whole app writable",
+    F.SELECTS_PATTERN_FILE: "The pattern file itself is writable",
+    F.BIN_DIRECTORY: "Executables made writable",
+    F.EXECUTABLES: "Executables made writable",
+    F.MOST_FILES: "Most of the app made writable",
 }
 HEADINGS.update(ADVICE)
 
@@ -163,75 +189,129 @@ def _lines(detail: str) -> str:
     return ", ".join(f"'{line}'" for line in detail.split("\n") if line)
 
 
-def advice_sentence(item: Finding, pattern_file: str) -> str:
-    kind, source, fix = item.kind, item.source, _lines(item.detail)
-    if kind == "separator":
-        joined = ":".join(line for line in item.detail.split("\n") if line)
-        return (
-            f"{source}: this names one path, which does not exist; BP_WRITABLE_PATHS "
-            f"separates patterns with newlines or ':'. Write BP_WRITABLE_PATHS={joined}"
-        )
-    if kind == "runtime-path":
-        return (
-            f"{source}: patterns are relative to the app root, so this selects a path "
-            f"below a directory the app does not have. Write {fix} instead."
-        )
-    if kind in ("typo", "case", "normalization"):
-        why = {
-            "typo": "a near miss of the existing name",
-            "case": "the existing name in another case",
-            "normalization": "the existing name in another Unicode normalization",
-        }[kind]
-        return (
-            f"{source}: the build would create a new directory whose name is {why}. "
-            f"Did you mean {fix}?"
-        )
-    if kind == "misspelled-file":
-        return (
-            f"'{item.path}' looks like a misspelled pattern file: the buildpack reads "
-            f"{pattern_file} only, so nothing is made writable. Rename it to {fix}."
-        )
-    if kind == "database-file":
-        return (
-            f"{source}: SQLite writes a journal next to the database, so its directory must "
-            f"be writable too, or writes fail with 'attempt to write a readonly database'. "
-            f"Select the directory instead: {fix}."
-        )
-    if kind == "database-in-root":
-        return (
-            f"{source}: SQLite writes a journal next to the database, and the app directory "
-            f"never becomes writable. Keep the database in a directory of its own and "
-            f"select that: {fix}."
-        )
-    narrower = f" Narrower patterns for this app: {fix}." if fix else ""
-    if kind == "broad-pattern":
-        return (
-            f"{source}: this makes the whole app writable for the run user, which lets the "
-            f"app rewrite its own code.{narrower}"
-        )
-    if kind == "selects-pattern-file":
-        where = f"{source}: " if source is not None else ""
-        negate = f" Add {fix} after it." if fix else ""
-        return (
-            f"{where}{pattern_file} itself becomes writable, so the app could change what "
-            f"is writable in a rebuilt image.{negate}"
-        )
-    if kind == "bin-directory":
-        return (
-            f"{source}: the app's executables become writable for the run user, which lets "
-            "the app rewrite programs it runs. Select only the directories it writes data to."
-        )
-    if kind == "executables":
-        return (
-            f"{item.links:,} executable files (of the app's {item.seen:,} files) became "
-            f"writable for the run user: the app could rewrite programs it runs.{narrower}"
-        )
-    if kind == "most-files":
-        return (
-            f"{item.links:,} of the app's {item.seen:,} files became writable for the run "
-            f"user: most of the app, its own code included.{narrower}"
-        )
-    return f"{kind}: {source}"
+def _narrower(item: Finding) -> str:
+    fix = _lines(item.detail)
+    return f" Narrower patterns for this app: {fix}." if fix else ""
+
+
+def _separator(item: Finding, pattern_file: str) -> str:
+    joined = ":".join(line for line in item.detail.split("\n") if line)
+    return (
+        f"{item.source}: this names one path, which does not exist; BP_WRITABLE_PATHS "
+        f"separates patterns with newlines or ':'. Write BP_WRITABLE_PATHS={joined}"
+    )
+
+
+def _runtime_path(item: Finding, pattern_file: str) -> str:
+    return (
+        f"{item.source}: patterns are relative to the app root, so this selects a path "
+        f"below a directory the app does not have. Write {_lines(item.detail)} instead."
+    )
+
+
+_NEAR_MISS = {
+    F.TYPO: "a near miss of the existing name",
+    F.CASE: "the existing name in another case",
+    F.NORMALIZATION: "the existing name in another Unicode normalization",
+}
+
+
+def _near_miss(item: Finding, pattern_file: str) -> str:
+    return (
+        f"{item.source}: the build would create a new directory whose name is "
+        f"{_NEAR_MISS[item.kind]}. Did you mean {_lines(item.detail)}?"
+    )
+
+
+def _misspelled_file(item: Finding, pattern_file: str) -> str:
+    return (
+        f"'{item.path}' looks like a misspelled pattern file: the buildpack reads "
+        f"{pattern_file} only, so nothing is made writable. Rename it to {_lines(item.detail)}."
+    )
+
+
+def _database_file(item: Finding, pattern_file: str) -> str:
+    return (
+        f"{item.source}: SQLite writes a journal next to the database, so its directory must "
+        "be writable too, or writes fail with 'attempt to write a readonly database'. "
+        f"Select the directory instead: {_lines(item.detail)}."
+    )
+
+
+def _database_in_root(item: Finding, pattern_file: str) -> str:
+    return (
+        f"{item.source}: SQLite writes a journal next to the database, and the app directory "
+        "never becomes writable. Keep the database in a directory of its own and "
+        f"select that: {_lines(item.detail)}."
+    )
+
+
+def _broad_pattern(item: Finding, pattern_file: str) -> str:
+    return (
+        f"{item.source}: this makes the whole app writable for the run user, which lets the "
+        f"app rewrite its own code.{_narrower(item)}"
+    )
+
+
+def _selects_pattern_file(item: Finding, pattern_file: str) -> str:
+    where = f"{item.source}: " if item.source is not None else ""
+    fix = _lines(item.detail)
+    negate = f" Add {fix} after it." if fix else ""
+    return (
+        f"{where}{pattern_file} itself becomes writable, so the app could change what "
+        f"is writable in a rebuilt image.{negate}"
+    )
+
+
+def _bin_directory(item: Finding, pattern_file: str) -> str:
+    return (
+        f"{item.source}: the app's executables become writable for the run user, which lets "
+        "the app rewrite programs it runs. Select only the directories it writes data to."
+    )
+
+
+def _executables(item: Finding, pattern_file: str) -> str:
+    return (
+        f"{item.links:,} executable files (of the app's {item.seen:,} files) became "
+        f"writable for the run user: the app could rewrite programs it runs.{_narrower(item)}"
+    )
+
+
+def _most_files(item: Finding, pattern_file: str) -> str:
+    return (
+        f"{item.links:,} of the app's {item.seen:,} files became writable for the run "
+        f"user: most of the app, its own code included.{_narrower(item)}"
+    )
+
+
+_SAY = {
+    F.SYMLINK: _symlink,
+    F.UNUSED: _unused,
+    F.UNREADABLE: _unreadable,
+    F.HARDLINK: _hardlink,
+    F.SPECIAL: _special,
+    F.BLOCKED: _blocked,
+    F.TIGHTEN_FAILED: _tighten_failed,
+    F.SET_ID_DROPPED: _set_id_dropped,
+    F.MOUNT: _mount,
+    F.SEARCH_ADDED: _search_added,
+    F.UNREACHABLE: _unreachable,
+    F.UNCHANGEABLE: _unchangeable,
+    F.CANNOT_CREATE: _cannot_create,
+    F.SEPARATOR: _separator,
+    F.RUNTIME_PATH: _runtime_path,
+    F.TYPO: _near_miss,
+    F.CASE: _near_miss,
+    F.NORMALIZATION: _near_miss,
+    F.MISSPELLED_FILE: _misspelled_file,
+    F.DATABASE_FILE: _database_file,
+    F.DATABASE_IN_ROOT: _database_in_root,
+    F.BROAD_PATTERN: _broad_pattern,
+    F.SELECTS_PATTERN_FILE: _selects_pattern_file,
+    F.BIN_DIRECTORY: _bin_directory,
+    F.EXECUTABLES: _executables,
+    F.MOST_FILES: _most_files,
+}
 
 
 def _perms(mode: int) -> str:

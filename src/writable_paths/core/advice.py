@@ -13,6 +13,21 @@ import unicodedata
 from ..errors import UserError
 from . import findings
 from .decide import Decider
+from .findings import (
+    BIN_DIRECTORY,
+    BROAD_PATTERN,
+    CASE,
+    DATABASE_FILE,
+    DATABASE_IN_ROOT,
+    EXECUTABLES,
+    MISSPELLED_FILE,
+    MOST_FILES,
+    NORMALIZATION,
+    RUNTIME_PATH,
+    SELECTS_PATTERN_FILE,
+    SEPARATOR,
+    TYPO,
+)
 from .literal import pattern_for
 from .patterns import ENV_ORIGIN, Pattern, PatternSet, Source, parse_line
 from .records import Record
@@ -25,20 +40,6 @@ if TYPE_CHECKING:
     Path = tuple[bytes, ...]  # names from the app root; () is the app root
     Listings = Mapping[Path, frozenset[bytes]]  # the names in each asked directory that exists
 
-# Finding kinds.
-SEPARATOR = "separator"  # BP_WRITABLE_PATHS entries joined by ',', ';' or spaces
-RUNTIME_PATH = "runtime-path"  # '/workspace/...', '/app/...': the image's path, not the app's
-TYPO = "typo"  # a directory the build would create, one or two edits from a sibling
-CASE = "case"  # ... the name of a sibling in another case
-NORMALIZATION = "normalization"  # ... the name of a sibling in another Unicode normalization
-MISSPELLED_FILE = "misspelled-file"  # no pattern file, but a near miss of its name
-DATABASE_FILE = "database-file"  # a SQLite file selected without its directory
-DATABASE_IN_ROOT = "database-in-root"  # ... and that directory is the app root
-BROAD_PATTERN = "broad-pattern"  # '*', '**', '/', '/*': the whole app
-SELECTS_PATTERN_FILE = "selects-pattern-file"  # the app could rewrite its own configuration
-BIN_DIRECTORY = "bin-directory"  # 'bin/': the app's executables
-EXECUTABLES = "executables"  # executable files became writable
-MOST_FILES = "most-files"  # most of the app's files became writable
 
 RUNTIME_APP_PATHS = ("/workspace", "/app")  # where CNB platforms put the app in the image
 DATABASE_SUFFIXES = (b".sqlite3", b".sqlite", b".db")

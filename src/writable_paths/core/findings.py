@@ -36,6 +36,21 @@ SEARCH_ADDED = "search-added"
 UNCHANGEABLE = "unchangeable"  # a selected path the build user cannot change (cause)
 CANNOT_CREATE = "cannot-create"  # a declared directory it cannot create (detail, cause)
 
+# The mistakes people make (found by core.advice)
+SEPARATOR = "separator"  # BP_WRITABLE_PATHS entries joined by ',', ';' or spaces
+RUNTIME_PATH = "runtime-path"  # '/workspace/...', '/app/...': the image's path, not the app's
+TYPO = "typo"  # a directory the build would create, one or two edits from a sibling
+CASE = "case"  # ... the name of a sibling in another case
+NORMALIZATION = "normalization"  # ... the name of a sibling in another Unicode normalization
+MISSPELLED_FILE = "misspelled-file"  # no pattern file, but a near miss of its name
+DATABASE_FILE = "database-file"  # a SQLite file selected without its directory
+DATABASE_IN_ROOT = "database-in-root"  # ... and that directory is the app root
+BROAD_PATTERN = "broad-pattern"  # '*', '**', '/', '/*': the whole app
+SELECTS_PATTERN_FILE = "selects-pattern-file"  # the app could rewrite its own configuration
+BIN_DIRECTORY = "bin-directory"  # 'bin/': the app's executables
+EXECUTABLES = "executables"  # executable files became writable
+MOST_FILES = "most-files"  # most of the app's files became writable
+
 # The order kinds are shown in.
 WARNING_KINDS = (
     SYMLINK,
