@@ -13,7 +13,7 @@ The sandbox is a directory laid out like the build container's file system::
     <sandbox>/workspace/                                       the app, build user's, 0777
 
 ``bin/detect`` and ``bin/build`` run as the lifecycle runs them (see
-``shared/docs/platform-facts.md`` section 1): in the app dir, with the env
+``docs/platform.md``, "How the lifecycle runs a buildpack"): in the app dir, with the env
 allow-list and positional arguments, umask 022, as the build user via
 ``setpriv --clear-groups``. ``BP_*`` settings reach them only as platform env files.
 
@@ -107,7 +107,7 @@ class User:
         return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", groups, "--"]
 
 
-# Paketo Jammy (platform-facts section 3).
+# Paketo Jammy (docs/platform.md, "Stacks").
 BUILD_USER = User(1001, 1000)
 RUN_USER = User(1002, 1000)
 
