@@ -42,13 +42,13 @@ bench: ## benchmarks against chgrp/chmod -R and find (SIZES=10k,100k,1m RUNS=3)
 	$(BIN)/python benchmarks/bench.py --sizes $(or $(SIZES),10k,100k) --runs $(or $(RUNS),3)
 
 lint: ## ruff and mypy --strict
-	$(BIN)/ruff check src tests integration package benchmarks
-	$(BIN)/ruff format --check src tests integration package benchmarks
+	$(BIN)/ruff check src tests integration package benchmarks testing
+	$(BIN)/ruff format --check src tests integration package benchmarks testing
 	$(BIN)/mypy src
 
 format:
-	$(BIN)/ruff format src tests integration package benchmarks
-	$(BIN)/ruff check --fix src tests integration package benchmarks
+	$(BIN)/ruff format src tests integration package benchmarks testing
+	$(BIN)/ruff check --fix src tests integration package benchmarks testing
 
 clean:
 	rm -rf $(VENV) vendor build .pytest_cache .mypy_cache .ruff_cache
