@@ -164,7 +164,8 @@ class ContainerImage:
             key: json.dumps(_in_image(sandbox, value))
             for key, value in sandbox.launch_labels().items()
         }
-        built = oci.build_image(workdir, base, image.layer_tars, labels, processes)
+        declared = [Process(p["type"], tuple(p["command"])) for p in sandbox.processes()]
+        built = oci.build_image(workdir, base, image.layer_tars, labels, [*processes, *declared])
         return cls(built, image.entries(), workdir)
 
     def probe(

@@ -127,6 +127,25 @@ class Layer:
         return self.buildpack.replace("/", "_")
 
 
+@dataclass(frozen=True)
+class FixtureBuildpack:
+    """A buildpack of ``testdata/buildpacks/`` that runs before this one."""
+
+    source: Path
+    id: str
+    version: str
+
+    @classmethod
+    def named(cls, name: str) -> FixtureBuildpack:
+        source = TESTDATA / "buildpacks" / name
+        meta = toml.load(source / "buildpack.toml")["buildpack"]
+        return cls(source, str(meta["id"]), str(meta["version"]))
+
+    @property
+    def dir_name(self) -> str:
+        return self.id.replace("/", "_")
+
+
 @dataclass
 class PhaseResult:
     phase: str
@@ -513,7 +532,10 @@ class Sandbox:
         app_umask: int = 0o022,
         layers: Sequence[Layer] = (),
         path: str | None = None,
+        before: Sequence[str] = (),
     ) -> None:
+        """``before``: fixture buildpacks (``testdata/buildpacks/<name>``) that run
+        earlier in the group, detect and build, as the lifecycle runs them."""
         if build_user is None:
             build_user = BUILD_USER if AS_ROOT else User.current()
         if not AS_ROOT and build_user != User.current():
@@ -527,8 +549,10 @@ class Sandbox:
         self.build_user = build_user
         self.settings = dict(env or {})
         self.layers = tuple(layers)
+        self.before = tuple(FixtureBuildpack.named(name) for name in before)
         self.path = path if path is not None else build_path()
         self._images = 0
+        self._before_done = False
 
         self.base = Path(tempfile.mkdtemp(prefix="wp-cnb-"))
         os.chmod(self.base, 0o755)
@@ -590,6 +614,9 @@ class Sandbox:
             os.chmod(directory, 0o755)
         os.chmod(self.buildpack_dir.parent, 0o755)
         group = [{"id": layer.buildpack, "version": "0.0.0"} for layer in self.layers]
+        for fixture in self.before:
+            shutil.copytree(fixture.source, self._fixture_dir(fixture), symlinks=True)
+            group.append({"id": fixture.id, "version": fixture.version})
         group.append({"id": BP_ID, "version": BP_VERSION})
         _write(self.root / "cnb" / "order.toml", toml.dumps({"order": [{"group": group}]}))
 
@@ -611,6 +638,8 @@ class Sandbox:
         _write(self.layers_dir / "group.toml", toml.dumps({"group": group}), user)
         for layer in self.layers:
             self._contribute(layer)
+        for fixture in self.before:
+            _mkdir(self.layers_dir / fixture.dir_name, user)
         _mkdir(self.bp_layers_dir, user)
 
         for app_dir in (self.app_dir, self.untouched_app_dir):
@@ -653,8 +682,19 @@ class Sandbox:
             self.build_plan,
         )
 
-    def _run(self, phase: str) -> PhaseResult:
+    def _fixture_dir(self, fixture: FixtureBuildpack) -> Path:
+        return self.root / "cnb" / "buildpacks" / fixture.dir_name / fixture.version
+
+    def _run(self, phase: str, fixture: FixtureBuildpack | None = None) -> PhaseResult:
         dirs = self._dirs()
+        if fixture is not None:
+            dirs = Dirs(
+                self._fixture_dir(fixture),
+                self.platform_dir,
+                self.layers_dir / fixture.dir_name,
+                self.detect_plan,
+                self.build_plan,
+            )
         command = phase_command(phase, dirs, self.build_user if AS_ROOT else None)
         env = phase_env(phase, dirs, path=self.path, home=self.home)
         result = subprocess.run(
@@ -667,7 +707,23 @@ class Sandbox:
             timeout=120,
             check=False,
         )
-        return PhaseResult(phase, command, env, result.returncode, result.stdout, result.stderr)
+        name = phase if fixture is None else f"{fixture.id} {phase}"
+        return PhaseResult(name, command, env, result.returncode, result.stdout, result.stderr)
+
+    def run_before(self) -> list[PhaseResult]:
+        """Detect, then build, the fixture buildpacks earlier in the group; afterwards
+        the untouched copy is the app as they left it."""
+        if self._before_done:
+            return []
+        self._before_done = True
+        results = [self._run("detect", f) for f in self.before]
+        if any(r.returncode != 0 for r in results):
+            return results
+        results += [self._run("build", f) for f in self.before]
+        if self.before and all(r.returncode == 0 for r in results):
+            shutil.rmtree(self.untouched_app_dir)
+            subprocess.run(["cp", "-a", str(self.app_dir), str(self.untouched_app_dir)], check=True)
+        return results
 
     def detect(self) -> PhaseResult:
         return self._run("detect")
@@ -676,11 +732,22 @@ class Sandbox:
         return self._run("build")
 
     def run(self) -> BuildRun:
-        """detect, then build if detect passed."""
+        """The fixture buildpacks earlier in the group, then detect, then build if
+        detect passed."""
+        for result in self.run_before():
+            if result.returncode != 0:
+                raise HarnessError(result.describe())
         detect = self.detect()
         if detect.returncode != 0:
             return BuildRun(detect, None)
         return BuildRun(detect, self.build())
+
+    def processes(self) -> list[dict[str, Any]]:
+        """The process types every buildpack of the group declared in its launch.toml."""
+        found: list[dict[str, Any]] = []
+        for launch in sorted(self.layers_dir.glob("*/launch.toml")):
+            found += toml.load(launch).get("processes", [])
+        return found
 
     def launch_labels(self) -> dict[str, Any]:
         """The labels of our launch.toml, values JSON-decoded."""

@@ -27,7 +27,7 @@ import pytest
 
 from . import oci, runc
 from .containers import VOLUMES, ContainerImage, volumes
-from .harness import Sandbox, under
+from .harness import RUN_USER, Sandbox, under
 from .scenarios import SCENARIOS, Scenario
 
 UNAVAILABLE = runc.unavailable()
@@ -71,6 +71,7 @@ def running(request: pytest.FixtureRequest, base: str) -> Iterator[Running]:
             build_user=scenario.build_user,
             app_umask=scenario.app_umask,
             layers=scenario.layers,
+            before=scenario.before,
         ) as sandbox:
             run = sandbox.run()
             assert run.build is not None, run.detect.describe()
@@ -138,3 +139,28 @@ def test_read_only_root_with_the_manifests_volumes(running: Running, kind: str) 
         f"writable but not declared: {sorted(actual - expected)}; "
         f"declared but not writable: {sorted(expected - actual)}"
     )
+
+
+def test_a_language_buildpack_earlier_in_the_group_gives_the_image_its_layers() -> None:
+    """The fixture buildpack's launch layer, process type and node_modules link reach
+    the real image, and nothing of its layer is writable in the container."""
+    workdir = Path(tempfile.mkdtemp(prefix="wp-runc-"))
+    try:
+        with Sandbox("node", before=("node-modules",)) as sandbox:
+            run = sandbox.run()
+            assert run.build is not None, run.detect.describe()
+            assert run.build.returncode == 0, run.build.describe()
+            image = ContainerImage.of(sandbox, sandbox.export(), "busybox", workdir)
+            metadata = json.loads(image.oci.labels["io.buildpacks.build.metadata"])
+            assert metadata["processes"][0]["type"] == "web"
+            assert metadata["processes"][0]["command"] == ["node", "server.js"]
+            rootfs = image.oci.rootfs
+            link = rootfs / "workspace" / "node_modules"
+            assert str(link.readlink()) == "/layers/fixture_node-modules/modules/node_modules"
+            assert (rootfs / "layers/fixture_node-modules/modules/node_modules/express").is_dir()
+            assert (rootfs / "workspace/public/build/app.js").is_file()
+            layer = {p for p in image.entries if p.startswith("/layers/fixture_node-modules")}
+            assert layer
+            assert image.probe(RUN_USER) == {"uploads", "uploads/.gitkeep"}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
