@@ -38,7 +38,7 @@ LAYERS_DIR = "/layers"
 # The run image's user: Paketo Jammy's run image runs as cnb, uid 1002 gid 1000.
 RUN_IMAGE_USER = User(1002, 1000)
 # busybox applets the base links into /bin (what a shell and the probes use).
-APPLETS = ("sh", "ls", "cat", "id", "stat", "touch", "rm", "mkdir", "echo", "test", "env")
+APPLETS = ("sh", "ls", "cat", "id", "stat", "touch", "rm", "mkdir", "echo", "test", "env", "sleep")
 
 
 def tool(name: str) -> Path:

@@ -115,7 +115,28 @@ def _config(image: OciImage, spec: RunSpec, args: Sequence[str]) -> dict[str, ob
     return dict(generated)
 
 
-def run(image: OciImage, spec: RunSpec, args: Sequence[str], workdir: Path) -> Result:
+def containers(workdir: Path) -> list[str]:
+    """The ids of the containers runc knows in ``workdir``'s state directory."""
+    state = workdir / "runc-state"
+    if not state.is_dir():
+        return []
+    done = subprocess.run(
+        [str(tool("runc")), "--root", str(state), "list", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=True,
+    )
+    return done.stdout.split()
+
+
+def run(
+    image: OciImage,
+    spec: RunSpec,
+    args: Sequence[str],
+    workdir: Path,
+    timeout: float = TIMEOUT,
+) -> Result:
     """Run ``args`` in a container of ``image`` as ``spec`` says; always deleted."""
     runc = tool("runc")
     number = next(_ids)
@@ -131,12 +152,12 @@ def run(image: OciImage, spec: RunSpec, args: Sequence[str], workdir: Path) -> R
             [*base, "run", "--bundle", str(bundle), name],
             capture_output=True,
             text=True,
-            timeout=TIMEOUT,
+            timeout=timeout,
             stdin=subprocess.DEVNULL,
             check=False,
         )
     except subprocess.TimeoutExpired as err:
-        raise HarnessError(f"runc run {name} did not finish in {TIMEOUT}s") from err
+        raise HarnessError(f"runc run {name} did not finish in {timeout}s") from err
     finally:
         subprocess.run(
             [*base, "delete", "--force", name], capture_output=True, timeout=TIMEOUT, check=False

@@ -27,7 +27,7 @@ import pytest
 
 from . import oci, runc
 from .containers import VOLUMES, ContainerImage, volumes
-from .harness import RUN_USER, Sandbox, under
+from .harness import RUN_USER, HarnessError, Sandbox, under
 from .scenarios import SCENARIOS, Scenario
 
 UNAVAILABLE = runc.unavailable()
@@ -162,5 +162,20 @@ def test_a_language_buildpack_earlier_in_the_group_gives_the_image_its_layers() 
             layer = {p for p in image.entries if p.startswith("/layers/fixture_node-modules")}
             assert layer
             assert image.probe(RUN_USER) == {"uploads", "uploads/.gitkeep"}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_a_container_that_times_out_is_deleted() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="wp-runc-"))
+    try:
+        with Sandbox("rails") as sandbox:
+            image = ContainerImage.of(sandbox, sandbox.export_untouched(), "busybox", workdir)
+            with pytest.raises(HarnessError, match="did not finish"):
+                runc.run(image.oci, runc.RunSpec(RUN_USER), ["/bin/sleep", "30"], workdir, 1)
+            assert runc.containers(workdir) == []
+            done = runc.run(image.oci, runc.RunSpec(RUN_USER), ["/bin/id"], workdir)
+            assert done.stdout.strip() == "uid=1002(cnb) gid=1000(cnb)"
+            assert runc.containers(workdir) == []
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
