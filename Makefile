@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test quick lint format clean integration-pack integration-package bench
+.PHONY: install demo test quick lint format clean integration-pack integration-package integration-jammy bench
 
 install: ## set everything up on a fresh machine
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ install: ## set everything up on a fresh machine
 	# CPython 3.9 to 3.14 from the Debian and Ubuntu archives (build/cache/pythons):
 	# `make package` compiles bytecode with each, the package tests run under each.
 	@$(BIN)/python package/pythons.py || echo "note: not every CPython 3.9-3.14 could be fetched; the package will hold bytecode only for those found, and the tests for the others are skipped"
+	# runc, umoci and busybox-static from Debian's packages (build/cache/bin): the
+	# integration tests run every image in a real container.
+	@$(BIN)/python package/runtimes.py || echo "note: runc, umoci or busybox could not be fetched; the runtime tests will be skipped"
 
 demo: ## run the buildpack on the bundled sample app
 	$(BIN)/python -m integration.demo
@@ -38,13 +41,17 @@ integration-package: package ## the integration scenarios against the packaged a
 	WP_BUILDPACK_ARCHIVE=build/writable-paths-$$(sed -n 's/^ *version = "\(.*\)"/\1/p' buildpack.toml | head -n1).tgz \
 	  $(BIN)/python -m pytest integration -q
 
+integration-jammy: ## the runtime tests on an Ubuntu 22.04 base (debootstrap, once, into build/cache)
+	$(BIN)/python package/runtimes.py --jammy
+	$(BIN)/python -m pytest integration/test_runtime.py -m jammy
+
 integration-pack: ## real pack builds (needs pack and a Docker daemon; skipped without them)
 	$(BIN)/python -m pytest integration -m pack
 
 bench: ## benchmarks against chgrp/chmod -R and find (SIZES=10k,100k,1m RUNS=3)
 	$(BIN)/python benchmarks/bench.py --sizes $(or $(SIZES),10k,100k) --runs $(or $(RUNS),3)
 
-CODE := src tests integration package benchmarks
+CODE := src tests integration package benchmarks testing
 
 lint: ## ruff and mypy --strict over all the code
 	$(BIN)/ruff check $(CODE)

@@ -35,10 +35,13 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from testing.cnb import BUILD_USER, Dirs, phase_command, phase_env  # noqa: E402
+
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 FILES_PER_DIR = 20
 SUBDIRS_PER_DIR = 6
-BUILD_UID, BUILD_GID = 1001, 1000
+BUILD_UID, BUILD_GID = BUILD_USER.uid, BUILD_USER.gid
 ARCHES = {"x86_64": "amd64", "aarch64": "arm64"}
 
 SELECT_ALL = "*\n"
@@ -209,20 +212,17 @@ class Bench:
         if self.as_root:
             subprocess.run(["chown", "-R", f"{BUILD_UID}:{BUILD_GID}", str(path)], check=True)
 
-    def env(self, buildpack_dir: Path) -> dict[str, str]:
-        layers = self.platform_dir / "layers"
-        return {
-            "PATH": f"{Path(self.python).parent}:/usr/bin:/bin",
-            "HOME": "/tmp",
-            "CNB_BUILDPACK_DIR": str(buildpack_dir),
-            "CNB_PLATFORM_DIR": str(self.platform_dir),
-            "CNB_LAYERS_DIR": str(layers),
-            "CNB_BP_PLAN_PATH": str(self.platform_dir / "plan.toml"),
-            "CNB_BUILD_PLAN_PATH": str(self.platform_dir / "plan.toml"),
-        }
+    def dirs(self, buildpack_dir: Path) -> Dirs:
+        layers, plan = self.platform_dir / "layers", self.platform_dir / "plan.toml"
+        return Dirs(buildpack_dir, self.platform_dir, layers, plan, plan)
+
+    def env(self, buildpack_dir: Path, phase: str = "build") -> dict[str, str]:
+        path = f"{Path(self.python).parent}:/usr/bin:/bin"
+        return phase_env(phase, self.dirs(buildpack_dir), path=path, home="/tmp")
 
     def bin(self, buildpack_dir: Path, name: str) -> list[str]:
-        return [str(buildpack_dir / "bin" / name)]
+        # The switch to the build user is run()'s (subprocess's user=), not setpriv's.
+        return phase_command(name, self.dirs(buildpack_dir))
 
     def prepare(self, master: Path, patterns: str | None) -> None:
         reset_tree(master)
@@ -316,7 +316,8 @@ def report(bench: Bench, sizes: list[str]) -> None:
     tiny = bench.tree(bench.work / "tiny", 30)
     configured = bench.tree(bench.work / "tiny-config", 0)
     bench.prepare(configured, "log/\n")
-    shipped, cold = bench.env(bench.buildpack_dir), bench.env(bench.no_bytecode_dir)
+    shipped = bench.env(bench.buildpack_dir, "detect")
+    cold = bench.env(bench.no_bytecode_dir, "detect")
     startup = bench.interleaved(
         {
             "bare": ([bench.python, "-I", "-S", "-c", "pass"], tiny, {}),

@@ -6,19 +6,25 @@ write what.
 
 As root this is the full harness run: detect and build as the build user (uid 1001,
 gid 1000), export like the lifecycle, probe as the run user (uid 1002, gid 1000)
-before and after. As any other user the build runs in a temporary copy as that user
-and the run-user columns say why they were skipped.
+before and after; then the same image as a real OCI image in runc, on a writable and
+on a read-only root (skipped, with the reason, where runc cannot run). As any other
+user the build runs in a temporary copy as that user and the run-user columns say why
+they were skipped.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import runc
+from .containers import ContainerImage, volumes
 from .harness import AS_ROOT, REPO, RUN_USER, TESTDATA, Image, Sandbox, under
 
 SKIPPED = "skipped: needs root to switch users"
@@ -136,8 +142,38 @@ def main(argv: Sequence[str] = ()) -> int:
         print(_table(rows))
         print()
         status = _verdict(set(reasons), before, after, after_image)
+        if status == 0:
+            status = _in_runc(sandbox, after_image, after)
         print(f"(finished in {time.monotonic() - started:.1f}s)")
         return status
+
+
+def _in_runc(sandbox: Sandbox, image: Image, host: set[str] | None) -> int:
+    """The same image as a real OCI image in runc: what the run user can write, on a
+    writable root and on a read-only one with the manifest's tmpfs volumes."""
+    print()
+    why = runc.unavailable()
+    if why is not None:
+        print(f"Real runtime skipped: {why}.")
+        return 0
+    workdir = Path(tempfile.mkdtemp(prefix="wp-demo-runc-"))
+    try:
+        real = ContainerImage.of(sandbox, image, "busybox", workdir)
+        print(f"In a real container ({runc.version()}, image made with umoci, busybox base),")
+        print(f"as the run user ({RUN_USER}, no other groups):")
+        writable = real.probe(RUN_USER)
+        print(f"  writable root: can write {', '.join(sorted(writable)) or 'nothing'}")
+        setup = volumes("compose-tmpfs", sandbox, RUN_USER, sandbox.build_user.gid, workdir, {})
+        readonly = real.probe(setup.user, readonly=True, mounts=setup.mounts)
+        print("  read-only root with `writable-paths manifest --format compose`'s tmpfs: can write")
+        print(f"    {', '.join(sorted(readonly)) or 'nothing'}")
+        if host is not None and writable != host:
+            print(f"MISMATCH with the probe of the unpacked image: {sorted(writable ^ host)}")
+            return 1
+        print("OK: the container agrees with the probe of the unpacked image.")
+        return 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _sort_key(path: str) -> tuple[int, str]:

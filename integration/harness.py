@@ -13,7 +13,7 @@ The sandbox is a directory laid out like the build container's file system::
     <sandbox>/workspace/                                       the app, build user's, 0777
 
 ``bin/detect`` and ``bin/build`` run as the lifecycle runs them (see
-``shared/docs/platform-facts.md`` section 1): in the app dir, with the env
+``docs/platform.md``, "How the lifecycle runs a buildpack"): in the app dir, with the env
 allow-list and positional arguments, umask 022, as the build user via
 ``setpriv --clear-groups``. ``BP_*`` settings reach them only as platform env files.
 
@@ -33,7 +33,6 @@ container's ``/`` and the image root for the run container's ``/``, so a target
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import json
 import os
@@ -51,33 +50,55 @@ from typing import Any, Callable, TypeVar
 
 import toml
 
+from testing.cnb import (
+    AS_ROOT,
+    BP_DIR_NAME,
+    BP_ID,
+    BUILD_USER,
+    DEFAULT_PATH,
+    RUN_USER,
+    Dirs,
+    User,
+    phase_command,
+    phase_env,
+)
+from testing.cnb import copy_buildpack as _copy_buildpack
+from testing.snapshot import Node, diff, snapshot
+
 REPO = Path(__file__).resolve().parent.parent
 TESTDATA = Path(__file__).resolve().parent / "testdata"
-BP_ID = "community/writable-paths"
-BP_DIR_NAME = BP_ID.replace("/", "_")
 BP_VERSION = str(toml.load(REPO / "buildpack.toml")["buildpack"]["version"])
-BUILDPACK_PARTS = ("buildpack.toml", "bin", "src", "vendor")
 # Run the scenarios against a packaged buildpack (`make integration-package`)
 # instead of the checkout.
 ARCHIVE = os.environ.get("WP_BUILDPACK_ARCHIVE") or None
 
 # tar mtime the lifecycle's NormalizingTarWriter gives every entry: 1980-01-01T00:00:01Z.
 NORMALIZED_MTIME = 315532801
-# PATH of an Ubuntu build image (Paketo Jammy full has python3 in /usr/bin).
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# What `CNB_TARGET_*` the lifecycle (0.20, Buildpack API 0.10) sets for a Jammy build.
-TARGET_ENV = {
-    "CNB_TARGET_OS": "linux",
-    "CNB_TARGET_ARCH": "amd64",
-    "CNB_TARGET_DISTRO_NAME": "ubuntu",
-    "CNB_TARGET_DISTRO_VERSION": "22.04",
-}
 EXIT_DETECT_FAIL = 100
 
-AS_ROOT = os.geteuid() == 0
 NEEDS_ROOT = "needs root to switch users (build as uid 1001, probe as uid 1002)"
 
 T = TypeVar("T")
+
+
+__all__ = [
+    "AS_ROOT",
+    "BP_ID",
+    "BUILD_USER",
+    "RUN_USER",
+    "Node",
+    "User",
+    "copy_buildpack",
+    "diff_snapshots",
+    "snapshot",
+]
+diff_snapshots = diff
+
+
+def copy_buildpack(target: Path) -> None:
+    """The buildpack as the builder image holds it (the package, under
+    ``make integration-package``)."""
+    _copy_buildpack(target, ARCHIVE)
 
 
 class HarnessError(Exception):
@@ -86,30 +107,6 @@ class HarnessError(Exception):
 
 class ExportError(HarnessError):
     """The exporter failed, as the lifecycle's does (e.g. a file the build user cannot read)."""
-
-
-@dataclass(frozen=True)
-class User:
-    uid: int
-    gid: int
-    groups: tuple[int, ...] = ()  # supplementary groups; () is --clear-groups
-
-    def __str__(self) -> str:
-        extra = f" (groups {','.join(map(str, self.groups))})" if self.groups else ""
-        return f"uid {self.uid} gid {self.gid}{extra}"
-
-    @classmethod
-    def current(cls) -> User:
-        return cls(os.getuid(), os.getgid())
-
-    def setpriv(self) -> list[str]:
-        groups = f"--groups={','.join(map(str, self.groups))}" if self.groups else "--clear-groups"
-        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", groups, "--"]
-
-
-# Paketo Jammy (platform-facts section 3).
-BUILD_USER = User(1001, 1000)
-RUN_USER = User(1002, 1000)
 
 
 @dataclass(frozen=True)
@@ -128,6 +125,25 @@ class Layer:
     @property
     def dir_name(self) -> str:
         return self.buildpack.replace("/", "_")
+
+
+@dataclass(frozen=True)
+class FixtureBuildpack:
+    """A buildpack of ``testdata/buildpacks/`` that runs before this one."""
+
+    source: Path
+    id: str
+    version: str
+
+    @classmethod
+    def named(cls, name: str) -> FixtureBuildpack:
+        source = TESTDATA / "buildpacks" / name
+        meta = toml.load(source / "buildpack.toml")["buildpack"]
+        return cls(source, str(meta["id"]), str(meta["version"]))
+
+    @property
+    def dir_name(self) -> str:
+        return self.id.replace("/", "_")
 
 
 @dataclass
@@ -207,65 +223,6 @@ def run_as(user: User, func: Callable[..., T], *args: Any) -> T:
     if not ok:
         raise HarnessError(f"as {user}: {value}")
     return value  # type: ignore[no-any-return]
-
-
-# -- snapshots ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Node:
-    kind: str  # "dir", "file", "symlink" or "other"
-    mode: int
-    uid: int
-    gid: int
-    target: str | None = None  # a symlink's target
-    digest: str | None = None  # a regular file's sha256
-
-
-def _node(path: str) -> Node:
-    st = os.lstat(path)
-    mode = stat.S_IMODE(st.st_mode)
-    if stat.S_ISLNK(st.st_mode):
-        return Node("symlink", mode, st.st_uid, st.st_gid, target=os.readlink(path))
-    if stat.S_ISDIR(st.st_mode):
-        return Node("dir", mode, st.st_uid, st.st_gid)
-    if stat.S_ISREG(st.st_mode):
-        with open(path, "rb") as handle:
-            digest = hashlib.sha256(handle.read()).hexdigest()
-        return Node("file", mode, st.st_uid, st.st_gid, digest=digest)
-    return Node("other", mode, st.st_uid, st.st_gid)
-
-
-def snapshot(root: Path, exclude: Iterable[Path] = ()) -> dict[str, Node]:
-    """Path (relative to ``root``) -> type, mode, owner, link target, content digest of
-    everything beneath ``root`` except the ``exclude`` subtrees. Never follows symlinks."""
-    skip = {os.path.normpath(p) for p in exclude}
-    found: dict[str, Node] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in list(dirnames):
-            if os.path.join(dirpath, name) in skip:
-                dirnames.remove(name)
-        for name in dirnames + filenames:
-            full = os.path.join(dirpath, name)
-            if full not in skip:
-                found[os.path.relpath(full, root)] = _node(full)
-    return found
-
-
-def diff_snapshots(before: Mapping[str, Node], after: Mapping[str, Node]) -> list[str]:
-    """Human-readable differences between two snapshots; empty when equal."""
-    lines: list[str] = []
-    for path in sorted(set(before) | set(after)):
-        old, new = before.get(path), after.get(path)
-        if old == new:
-            continue
-        if old is None:
-            lines.append(f"added   {path}: {new}")
-        elif new is None:
-            lines.append(f"removed {path}: {old}")
-        else:
-            lines.append(f"changed {path}: {old} -> {new}")
-    return lines
 
 
 # -- the exporter ---------------------------------------------------------------------
@@ -407,6 +364,15 @@ def _probe_new_entries(directory: str) -> NewEntries:
     )
 
 
+def _kind(path: str) -> str:
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISDIR(mode):
+        return "dir"
+    return "file" if stat.S_ISREG(mode) else "other"
+
+
 @dataclass
 class Image:
     """An exported image, unpacked: ``<root>/workspace`` and ``<root>/layers/...``."""
@@ -433,21 +399,11 @@ class Image:
         """Label -> kind ("dir", "file", "symlink", "other") of every path in the image."""
         found: dict[str, str] = {}
         for top in sorted(self.root.iterdir()):
-            found[self._label(str(top))] = _node(str(top)).kind
+            found[self._label(str(top))] = _kind(str(top))
             for dirpath, dirnames, filenames in os.walk(top):
                 for name in sorted(dirnames + filenames):
                     full = os.path.join(dirpath, name)
-                    st = os.lstat(full)
-                    kind = (
-                        "symlink"
-                        if stat.S_ISLNK(st.st_mode)
-                        else "dir"
-                        if stat.S_ISDIR(st.st_mode)
-                        else "file"
-                        if stat.S_ISREG(st.st_mode)
-                        else "other"
-                    )
-                    found[self._label(full)] = kind
+                    found[self._label(full)] = _kind(full)
         return found
 
     def app_paths(self) -> set[str]:
@@ -500,29 +456,6 @@ def _mkdir(path: Path, owner: User | None = None, mode: int = 0o755) -> Path:
     if owner is not None:
         _chown(path, owner)
     return path
-
-
-def copy_buildpack(target: Path) -> None:
-    """The buildpack as the builder image holds it: owned by root, world-readable."""
-    target.mkdir(parents=True)
-    if ARCHIVE is not None:
-        with tarfile.open(ARCHIVE) as archive:
-            archive.extractall(target, filter="tar")
-    else:
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-        for part in BUILDPACK_PARTS:
-            src = REPO / part
-            if src.is_dir():
-                shutil.copytree(src, target / part, symlinks=True, ignore=ignore)
-            else:
-                shutil.copy2(src, target / part)
-    for dirpath, _dirnames, filenames in os.walk(target):
-        os.chmod(dirpath, 0o755)
-        for name in filenames:
-            full = os.path.join(dirpath, name)
-            if not os.path.islink(full):
-                executable = os.stat(full).st_mode & 0o111
-                os.chmod(full, 0o755 if executable else 0o644)
 
 
 def install_app(source: Path | None, dest: Path, owner: User, umask: int) -> None:
@@ -599,7 +532,10 @@ class Sandbox:
         app_umask: int = 0o022,
         layers: Sequence[Layer] = (),
         path: str | None = None,
+        before: Sequence[str] = (),
     ) -> None:
+        """``before``: fixture buildpacks (``testdata/buildpacks/<name>``) that run
+        earlier in the group, detect and build, as the lifecycle runs them."""
         if build_user is None:
             build_user = BUILD_USER if AS_ROOT else User.current()
         if not AS_ROOT and build_user != User.current():
@@ -613,8 +549,10 @@ class Sandbox:
         self.build_user = build_user
         self.settings = dict(env or {})
         self.layers = tuple(layers)
+        self.before = tuple(FixtureBuildpack.named(name) for name in before)
         self.path = path if path is not None else build_path()
         self._images = 0
+        self._before_done = False
 
         self.base = Path(tempfile.mkdtemp(prefix="wp-cnb-"))
         os.chmod(self.base, 0o755)
@@ -676,6 +614,9 @@ class Sandbox:
             os.chmod(directory, 0o755)
         os.chmod(self.buildpack_dir.parent, 0o755)
         group = [{"id": layer.buildpack, "version": "0.0.0"} for layer in self.layers]
+        for fixture in self.before:
+            shutil.copytree(fixture.source, self._fixture_dir(fixture), symlinks=True)
+            group.append({"id": fixture.id, "version": fixture.version})
         group.append({"id": BP_ID, "version": BP_VERSION})
         _write(self.root / "cnb" / "order.toml", toml.dumps({"order": [{"group": group}]}))
 
@@ -697,6 +638,8 @@ class Sandbox:
         _write(self.layers_dir / "group.toml", toml.dumps({"group": group}), user)
         for layer in self.layers:
             self._contribute(layer)
+        for fixture in self.before:
+            _mkdir(self.layers_dir / fixture.dir_name, user)
         _mkdir(self.bp_layers_dir, user)
 
         for app_dir in (self.app_dir, self.untouched_app_dir):
@@ -730,26 +673,30 @@ class Sandbox:
 
     # -- the phases --
 
-    def _env(self, phase: str) -> dict[str, str]:
-        env = {"PATH": self.path, "HOME": str(self.home), **TARGET_ENV}
-        env["CNB_BUILDPACK_DIR"] = str(self.buildpack_dir)
-        env["CNB_PLATFORM_DIR"] = str(self.platform_dir)
-        if phase == "detect":
-            env["CNB_BUILD_PLAN_PATH"] = str(self.detect_plan)
-        else:
-            env["CNB_LAYERS_DIR"] = str(self.bp_layers_dir)
-            env["CNB_BP_PLAN_PATH"] = str(self.build_plan)
-        return env
+    def _dirs(self) -> Dirs:
+        return Dirs(
+            self.buildpack_dir,
+            self.platform_dir,
+            self.bp_layers_dir,
+            self.detect_plan,
+            self.build_plan,
+        )
 
-    def _run(self, phase: str) -> PhaseResult:
-        if phase == "detect":
-            args = [str(self.platform_dir), str(self.detect_plan)]
-        else:
-            args = [str(self.bp_layers_dir), str(self.platform_dir), str(self.build_plan)]
-        command = [str(self.buildpack_dir / "bin" / phase), *args]
-        if AS_ROOT:
-            command = [*self.build_user.setpriv(), *command]
-        env = self._env(phase)
+    def _fixture_dir(self, fixture: FixtureBuildpack) -> Path:
+        return self.root / "cnb" / "buildpacks" / fixture.dir_name / fixture.version
+
+    def _run(self, phase: str, fixture: FixtureBuildpack | None = None) -> PhaseResult:
+        dirs = self._dirs()
+        if fixture is not None:
+            dirs = Dirs(
+                self._fixture_dir(fixture),
+                self.platform_dir,
+                self.layers_dir / fixture.dir_name,
+                self.detect_plan,
+                self.build_plan,
+            )
+        command = phase_command(phase, dirs, self.build_user if AS_ROOT else None)
+        env = phase_env(phase, dirs, path=self.path, home=self.home)
         result = subprocess.run(
             command,
             cwd=self.app_dir,
@@ -760,7 +707,23 @@ class Sandbox:
             timeout=120,
             check=False,
         )
-        return PhaseResult(phase, command, env, result.returncode, result.stdout, result.stderr)
+        name = phase if fixture is None else f"{fixture.id} {phase}"
+        return PhaseResult(name, command, env, result.returncode, result.stdout, result.stderr)
+
+    def run_before(self) -> list[PhaseResult]:
+        """Detect, then build, the fixture buildpacks earlier in the group; afterwards
+        the untouched copy is the app as they left it."""
+        if self._before_done:
+            return []
+        self._before_done = True
+        results = [self._run("detect", f) for f in self.before]
+        if any(r.returncode != 0 for r in results):
+            return results
+        results += [self._run("build", f) for f in self.before]
+        if self.before and all(r.returncode == 0 for r in results):
+            shutil.rmtree(self.untouched_app_dir)
+            subprocess.run(["cp", "-a", str(self.app_dir), str(self.untouched_app_dir)], check=True)
+        return results
 
     def detect(self) -> PhaseResult:
         return self._run("detect")
@@ -769,11 +732,22 @@ class Sandbox:
         return self._run("build")
 
     def run(self) -> BuildRun:
-        """detect, then build if detect passed."""
+        """The fixture buildpacks earlier in the group, then detect, then build if
+        detect passed."""
+        for result in self.run_before():
+            if result.returncode != 0:
+                raise HarnessError(result.describe())
         detect = self.detect()
         if detect.returncode != 0:
             return BuildRun(detect, None)
         return BuildRun(detect, self.build())
+
+    def processes(self) -> list[dict[str, Any]]:
+        """The process types every buildpack of the group declared in its launch.toml."""
+        found: list[dict[str, Any]] = []
+        for launch in sorted(self.layers_dir.glob("*/launch.toml")):
+            found += toml.load(launch).get("processes", [])
+        return found
 
     def launch_labels(self) -> dict[str, Any]:
         """The labels of our launch.toml, values JSON-decoded."""
@@ -832,7 +806,7 @@ class Sandbox:
 
     # -- invariants --
 
-    def snapshot_outside(self) -> dict[str, Node]:
+    def snapshot_outside(self) -> dict[bytes, Node]:
         """Everything of the build container but the app dir and our own layers dir."""
         return snapshot(self.root, exclude=(self.app_dir, self.bp_layers_dir))
 

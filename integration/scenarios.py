@@ -59,6 +59,8 @@ class Scenario:
     created: tuple[str, ...] = ()
     # Whether test_pack can build it with pack alone (no other buildpack's layers).
     pack: bool = True
+    # Fixture buildpacks (testdata/buildpacks/) earlier in the group.
+    before: tuple[str, ...] = ()
 
     @property
     def writable_roots(self) -> tuple[str, ...]:
@@ -98,6 +100,16 @@ SCENARIOS = (
         "node",
         ("uploads",),
         layers=(NPM_LAYER,),
+        warnings=(".writable-paths:5:node_modules/.cache/: 'node_modules' is a symlink",),
+        pack=False,
+    ),
+    Scenario(
+        # A real buildpack earlier in the group: it writes into the app, contributes a
+        # launch layer with a process type and links node_modules into it.
+        "language-buildpack-before",
+        "node",
+        ("uploads",),
+        before=("node-modules",),
         warnings=(".writable-paths:5:node_modules/.cache/: 'node_modules' is a symlink",),
         pack=False,
     ),

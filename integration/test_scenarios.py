@@ -40,8 +40,8 @@ pytestmark = pytest.mark.skipif(not AS_ROOT, reason=f"the harness {NEEDS_ROOT}")
 class Built:
     scenario: Scenario
     sandbox: Sandbox
-    outside_before: dict[str, Node]
-    outside_after: dict[str, Node]
+    outside_before: dict[bytes, Node]
+    outside_after: dict[bytes, Node]
     run: BuildRun
     image: Image
     untouched: Image
@@ -67,7 +67,10 @@ def build_scenario(scenario: Scenario) -> Iterator[Built]:
         build_user=scenario.build_user,
         app_umask=scenario.app_umask,
         layers=scenario.layers,
+        before=scenario.before,
     ) as sandbox:
+        for result in sandbox.run_before():  # the group's earlier buildpacks
+            assert result.returncode == 0, result.describe()
         before = sandbox.snapshot_outside()
         run = sandbox.run()
         after = sandbox.snapshot_outside()

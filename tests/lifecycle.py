@@ -17,27 +17,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from support import BUILD_GID, BUILD_UID, REPO
+from support import BUILD_GID, BUILD_UID
+
+from testing.cnb import BP_DIR_NAME, Dirs, User, copy_buildpack, phase_command, phase_env
 
 AS_ROOT = os.geteuid() == 0
 UID = BUILD_UID if AS_ROOT else os.getuid()
 GID = BUILD_GID if AS_ROOT else os.getgid()
 SETPRIV = shutil.which("setpriv") or "setpriv"
-BP_LAYER = "community_writable-paths"
-
-
-def copy_buildpack(target: Path) -> None:
-    """The checkout's buildpack directory (buildpack.toml, bin, src, vendor) at
-    ``target``, as a builder would hold it."""
-    target.mkdir(parents=True)
-    shutil.copy2(REPO / "buildpack.toml", target / "buildpack.toml")
-    for part in ("bin", "src", "vendor"):
-        shutil.copytree(
-            REPO / part,
-            target / part,
-            symlinks=True,
-            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-        )
+BP_LAYER = BP_DIR_NAME
+__all__ = ["AS_ROOT", "BP_LAYER", "GID", "UID", "Platform", "copy_buildpack", "platform"]
 
 
 class Platform:
@@ -85,25 +74,14 @@ class Platform:
         positional_only: bool = False,
         extra_env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        env = {"PATH": self.default_path if path is None else path, "HOME": str(self.root)}
-        if phase == "detect":
-            args = [str(self.platform), str(self.plan)]
-            cnb = {"CNB_BUILD_PLAN_PATH": str(self.plan)}
-        else:
-            args = [str(self.bp_layers), str(self.platform), str(self.plan)]
-            cnb = {"CNB_LAYERS_DIR": str(self.bp_layers), "CNB_BP_PLAN_PATH": str(self.plan)}
-        cnb.update(
-            CNB_BUILDPACK_DIR=str(self.buildpack),
-            CNB_PLATFORM_DIR=str(self.platform),
-            CNB_TARGET_OS="linux",
-            CNB_TARGET_ARCH="amd64",
+        dirs = Dirs(self.buildpack, self.platform, self.bp_layers, self.plan, self.plan)
+        env = phase_env(
+            phase, dirs, path=self.default_path if path is None else path, home=self.root
         )
-        if not positional_only:
-            env.update(cnb)
+        if positional_only:
+            env = {k: v for k, v in env.items() if not k.startswith("CNB_")}
         env.update(extra_env or {})
-        command = [str(self.buildpack / "bin" / phase), *args]
-        if AS_ROOT:
-            command = [SETPRIV, f"--reuid={UID}", f"--regid={GID}", "--clear-groups", *command]
+        command = phase_command(phase, dirs, User(UID, GID) if AS_ROOT else None, SETPRIV)
         return subprocess.run(
             command, cwd=self.app, env=env, capture_output=True, text=True, timeout=60, check=False
         )

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from testing.cnb import BUILD_USER, RUN_USER
+
 REPO = Path(__file__).resolve().parent.parent
-BUILD_UID = 1001
-BUILD_GID = 1000
-RUN_UID = 1002
+BUILD_UID = BUILD_USER.uid
+BUILD_GID = BUILD_USER.gid
+RUN_UID = RUN_USER.uid
 
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0, reason="switching to the build user (uid 1001) needs root"

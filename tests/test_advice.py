@@ -14,6 +14,7 @@ import pytest
 
 from writable_paths.cli.starter import active_lines
 from writable_paths.core import advice
+from writable_paths.core import findings as F
 from writable_paths.core.advice import Breadth, Finding
 from writable_paths.core.decide import Context, Decider
 from writable_paths.core.patterns import PatternSet, Source, parse_env, parse_file
@@ -76,7 +77,7 @@ def test_entries_joined_by_commas_semicolons_or_spaces(tmp_path: Path, value: st
     patterns = env(value)
     found = advice.separators(patterns, listings(app, advice.questions(patterns)))
     assert found == [
-        Finding(advice.SEPARATOR, "BP_WRITABLE_PATHS", 1, value, ("tmp/pids/", "log/"))
+        Finding(F.SEPARATOR, "BP_WRITABLE_PATHS", 1, value, ("tmp/pids/", "log/"))
     ]
     fixed = env(":".join(found[0].corrected))
     assert selects(fixed, "log/")
@@ -122,7 +123,7 @@ def test_the_images_path_instead_of_the_apps(tmp_path: Path, line: str, correcte
     app = tree(tmp_path / "app", ["tmp/.keep", "log/", "storage/app/"])
     patterns = file(f"# a comment\n{line}\n")
     found = advice.runtime_paths(patterns, listings(app, advice.questions(patterns)))
-    assert found == [Finding(advice.RUNTIME_PATH, PATTERN_FILE, 2, line, (corrected,))]
+    assert found == [Finding(F.RUNTIME_PATH, PATTERN_FILE, 2, line, (corrected,))]
 
 
 def test_the_app_dirs_own_absolute_path(tmp_path: Path) -> None:
@@ -151,8 +152,8 @@ def test_a_typo_of_an_existing_directory(tmp_path: Path) -> None:
     patterns = file("tmp/pdis/\ntmp/cahce/\n")
     found = advice.near_misses(patterns, listings(app, advice.questions(patterns)))
     assert [(f.kind, f.line, f.corrected) for f in found] == [
-        (advice.TYPO, 1, ("tmp/pids/",)),
-        (advice.TYPO, 2, ("tmp/cache/",)),
+        (F.TYPO, 1, ("tmp/pids/",)),
+        (F.TYPO, 2, ("tmp/cache/",)),
     ]
 
 
@@ -160,8 +161,8 @@ def test_another_case(tmp_path: Path) -> None:
     app = tree(tmp_path / "app", ["log/", "Storage/"])
     found = advice.near_misses(file("Log/\n/storage/\n"), listings(app))
     assert [(f.kind, f.corrected) for f in found] == [
-        (advice.CASE, ("log/",)),
-        (advice.CASE, ("/Storage/",)),
+        (F.CASE, ("log/",)),
+        (F.CASE, ("/Storage/",)),
     ]
 
 
@@ -171,7 +172,7 @@ def test_another_unicode_normalization(tmp_path: Path) -> None:
     app.mkdir()
     os.mkdir(os.path.join(os.fsencode(app), nfd.encode()))
     found = advice.near_misses(file("/café/\n"), listings(app))
-    assert [(f.kind, f.corrected) for f in found] == [(advice.NORMALIZATION, (f"/{nfd}/",))]
+    assert [(f.kind, f.corrected) for f in found] == [(F.NORMALIZATION, (f"/{nfd}/",))]
     assert selects(file(found[0].corrected[0]), nfd)
 
 
@@ -189,8 +190,8 @@ def test_names_that_are_not_utf8_are_compared_without_failing(tmp_path: Path) ->
     found = advice.near_misses(file("/cache/\n/log/\n"), listings(app))
     # No line can name b"cach\xff" (pattern files are UTF-8): the finding has no fix.
     assert [(f.kind, f.line, f.corrected) for f in found] == [
-        (advice.TYPO, 1, ()),
-        (advice.TYPO, 2, ("/logs/",)),
+        (F.TYPO, 1, ()),
+        (F.TYPO, 2, ("/logs/",)),
     ]
 
 
@@ -213,7 +214,7 @@ def test_names_that_are_not_utf8_are_compared_without_failing(tmp_path: Path) ->
 def test_a_pattern_file_under_another_name(tmp_path: Path, name: str) -> None:
     app = tree(tmp_path / "app", [name, "Gemfile", ".gitignore", "README.md"])
     found = advice.misspelled_pattern_file(listings(app, frozenset({()}))[()], PATTERN_FILE)
-    assert found == [Finding(advice.MISSPELLED_FILE, name, 0, name, (PATTERN_FILE,))]
+    assert found == [Finding(F.MISSPELLED_FILE, name, 0, name, (PATTERN_FILE,))]
 
 
 def test_no_near_miss_when_the_file_is_there(tmp_path: Path) -> None:
@@ -233,7 +234,7 @@ def test_a_database_in_the_app_root() -> None:
     found = advice.databases(file("/db.sqlite3\n"))
     assert found == [
         Finding(
-            advice.DATABASE_IN_ROOT, PATTERN_FILE, 1, "/db.sqlite3", (advice.DATABASE_DIRECTORY,)
+            F.DATABASE_IN_ROOT, PATTERN_FILE, 1, "/db.sqlite3", (advice.DATABASE_DIRECTORY,)
         )
     ]
 
@@ -241,8 +242,8 @@ def test_a_database_in_the_app_root() -> None:
 def test_a_database_file_without_its_directory() -> None:
     found = advice.databases(file("log/\ndb/production.sqlite3\nstorage/app.db\n"))
     assert [(f.kind, f.line, f.corrected) for f in found] == [
-        (advice.DATABASE_FILE, 2, ("/db/",)),
-        (advice.DATABASE_FILE, 3, ("/storage/",)),
+        (F.DATABASE_FILE, 2, ("/db/",)),
+        (F.DATABASE_FILE, 3, ("/storage/",)),
     ]
     # The corrected line is enough on its own.
     assert advice.databases(file("db/\ndb/production.sqlite3\n")) == []
@@ -278,7 +279,7 @@ def test_a_database_wildcard_names_the_directories_it_matched(tmp_path: Path) ->
     )
     patterns = file("data/\n*.sqlite3\n")
     found = advice.databases(patterns, direct_database_files(app, patterns))
-    assert [(f.kind, f.line, f.corrected) for f in found] == [(advice.DATABASE_FILE, 2, ("/db/",))]
+    assert [(f.kind, f.line, f.corrected) for f in found] == [(F.DATABASE_FILE, 2, ("/db/",))]
 
 
 def test_a_database_wildcard_under_selected_directories_is_fine(tmp_path: Path) -> None:
@@ -291,7 +292,7 @@ def test_a_database_wildcard_matching_in_the_root(tmp_path: Path) -> None:
     app = tree(tmp_path / "app", ["db.sqlite3"])
     patterns = file("*.sqlite3\n")
     found = advice.databases(patterns, direct_database_files(app, patterns))
-    assert [(f.kind, f.corrected) for f in found] == [(advice.DATABASE_IN_ROOT, ("/data/",))]
+    assert [(f.kind, f.corrected) for f in found] == [(F.DATABASE_IN_ROOT, ("/data/",))]
 
 
 # -- over-broad selections --------------------------------------------------------
@@ -306,33 +307,33 @@ def test_the_whole_app(tmp_path: Path, line: str) -> None:
     suggestions = active_lines(str(rails(tmp_path / "app")))
     assert "/tmp/pids/" in suggestions
     found = advice.broad(file(f"{line}\n"), PATTERN_FILE, None, suggestions)
-    assert Finding(advice.BROAD_PATTERN, PATTERN_FILE, 1, line, suggestions) in found
+    assert Finding(F.BROAD_PATTERN, PATTERN_FILE, 1, line, suggestions) in found
 
 
 def test_the_pattern_file_itself() -> None:
     found = advice.broad(file("log/\n*\n"), PATTERN_FILE)
     assert (
-        Finding(advice.SELECTS_PATTERN_FILE, PATTERN_FILE, 2, "*", ("!/.writable-paths",)) in found
+        Finding(F.SELECTS_PATTERN_FILE, PATTERN_FILE, 2, "*", ("!/.writable-paths",)) in found
     )
     fixed = file("log/\n*\n!/.writable-paths\n")
-    assert [f.kind for f in advice.broad(fixed, PATTERN_FILE)] == [advice.BROAD_PATTERN]
+    assert [f.kind for f in advice.broad(fixed, PATTERN_FILE)] == [F.BROAD_PATTERN]
 
 
 def test_a_pattern_file_in_a_selected_directory_cannot_be_negated() -> None:
     found = advice.broad(file("config/\n"), "config/writable-paths")
-    assert found == [Finding(advice.SELECTS_PATTERN_FILE, "config/writable-paths", 0, "", ())]
+    assert found == [Finding(F.SELECTS_PATTERN_FILE, "config/writable-paths", 0, "", ())]
 
 
 def test_bin_directories() -> None:
     found = advice.broad(file("bin/\n/node_modules/.bin/\n"), PATTERN_FILE)
-    assert [(f.kind, f.line) for f in found] == [(advice.BIN_DIRECTORY, 1)]
+    assert [(f.kind, f.line) for f in found] == [(F.BIN_DIRECTORY, 1)]
 
 
 def test_counts_of_what_became_writable() -> None:
     found = advice.broad(file("storage/\n"), PATTERN_FILE, Breadth(100, 60, 3), ("/storage/",))
     assert found == [
-        Finding(advice.EXECUTABLES, "", 0, "", ("/storage/",), (3, 100)),
-        Finding(advice.MOST_FILES, "", 0, "", ("/storage/",), (60, 100)),
+        Finding(F.EXECUTABLES, "", 0, "", ("/storage/",), (3, 100)),
+        Finding(F.MOST_FILES, "", 0, "", ("/storage/",), (60, 100)),
     ]
     assert advice.broad(file("storage/\n"), PATTERN_FILE, Breadth(100, 50, 0)) == []
     assert advice.broad(file("storage/\n"), PATTERN_FILE, Breadth(10, 9, 0)) == []

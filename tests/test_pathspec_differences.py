@@ -1,6 +1,6 @@
 """Where pathspec 1.1.1 (``GitIgnoreSpec``) and git differ, and that the engine follows git.
 
-Why the buildpack does not use pathspec (``/work/shared/docs/platform-facts.md`` §4).
+Why the buildpack does not use pathspec (``docs/platform.md``, "gitignore and pathspec").
 git's answers are asked of git itself when it is on PATH; the full proof that the
 engine equals git is ``tests/test_git_oracle.py``.
 """

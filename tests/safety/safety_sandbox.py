@@ -31,7 +31,6 @@ detect first, as the lifecycle does.
 from __future__ import annotations
 
 import atexit
-import hashlib
 import os
 import shutil
 import socket
@@ -46,8 +45,10 @@ from pathlib import Path
 from typing import Union
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lifecycle import copy_buildpack
 from support import BUILD_GID, BUILD_UID, REPO, needs_root
+
+from testing.cnb import Dirs, User, copy_buildpack, phase_command, phase_env
+from testing.snapshot import Node, Snapshot, snapshot
 
 __all__ = [
     "BP_LAYERS",
@@ -94,107 +95,7 @@ BASE = _base_dir()
 Data = Union[str, bytes]
 
 
-# -- snapshots ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Node:
-    """What a snapshot records of one path (``lstat``, never following links)."""
-
-    kind: str  # "d", "f", "l", "p" (FIFO), "s" (socket), "c", "b", "?"
-    mode: int  # permission bits, with setuid, setgid and sticky
-    uid: int
-    gid: int
-    target: bytes | None = None  # a symlink's target
-    digest: str | None = None  # a regular file's content hash
-
-    def __str__(self) -> str:
-        extra = f" -> {self.target!r}" if self.target is not None else ""
-        return f"{self.kind} {self.mode:04o} {self.uid}:{self.gid}{extra}"
-
-
-Snapshot = dict[bytes, Node]
-_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-# Content hashes by (dev, inode, size, mtime, ctime): any write or chmod changes ctime.
-_digests: dict[tuple[int, int, int, int, int], str] = {}
-
-
-def _kind(mode: int) -> str:
-    for test, kind in (
-        (stat.S_ISDIR, "d"),
-        (stat.S_ISREG, "f"),
-        (stat.S_ISLNK, "l"),
-        (stat.S_ISFIFO, "p"),
-        (stat.S_ISSOCK, "s"),
-        (stat.S_ISCHR, "c"),
-        (stat.S_ISBLK, "b"),
-    ):
-        if test(mode):
-            return kind
-    return "?"
-
-
-def _digest(dir_fd: int, name: bytes, st: os.stat_result) -> str:
-    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    known = _digests.get(key)
-    if known is not None:
-        return known
-    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dir_fd)
-    digest = hashlib.sha256()
-    with os.fdopen(fd, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    _digests[key] = digest.hexdigest()
-    return _digests[key]
-
-
-def _node(dir_fd: int, name: bytes, st: os.stat_result) -> Node:
-    kind = _kind(st.st_mode)
-    target = os.readlink(name, dir_fd=dir_fd) if kind == "l" else None
-    digest = _digest(dir_fd, name, st) if kind == "f" else None
-    return Node(kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, target, digest)
-
-
-def snapshot(root: Path) -> Snapshot:
-    """Every path under ``root`` (and ``root`` itself, as ``b""``), by relative path.
-
-    Walks by directory descriptor, without recursion and without long path
-    names, so trees thousands of levels deep work; a directory's descriptor is
-    closed as soon as all its subdirectories are opened.
-    """
-    root_fd = os.open(root, _OPEN_DIR)
-    out: Snapshot = {b"": _node(root_fd, b".", os.stat(root_fd))}
-    # Each frame: a directory's fd, its relative path, subdirectory names still to open.
-    stack: list[tuple[int, bytes, list[bytes]]] = []
-
-    def enter(fd: int, rel: bytes) -> None:
-        subdirs: list[bytes] = []
-        with os.scandir(fd) as it:
-            names = sorted(os.fsencode(e.name) for e in it)
-        for name in names:
-            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-            node = _node(fd, name, st)
-            path = rel + b"/" + name if rel else name
-            out[path] = node
-            if node.kind == "d":
-                subdirs.append(name)
-        subdirs.reverse()
-        stack.append((fd, rel, subdirs))
-
-    enter(root_fd, b"")
-    while stack:
-        fd, rel, pending = stack[-1]
-        if not pending:
-            stack.pop()
-            os.close(fd)
-            continue
-        name = pending.pop()
-        child = os.open(name, _OPEN_DIR, dir_fd=fd)
-        if not pending:  # the parent is done: do not hold its fd while going deep
-            stack.pop()
-            os.close(fd)
-        enter(child, rel + b"/" + name if rel else name)
-    return out
+# -- snapshots: testing/snapshot.py ----------------------------------------------
 
 
 def under(path: bytes, prefix: bytes) -> bool:
@@ -516,31 +417,10 @@ class Sandbox:
 
     def command(self, phase: str, groups: Sequence[int] = ()) -> tuple[list[str], dict[str, str]]:
         """The command line and environment the lifecycle would use."""
-        env = {"PATH": PATH, "HOME": str(self.root)}
-        if phase == "detect":
-            args = [str(self.platform), str(self.plan)]
-            env.update(
-                CNB_BUILDPACK_DIR=str(self.buildpack),
-                CNB_PLATFORM_DIR=str(self.platform),
-                CNB_BUILD_PLAN_PATH=str(self.plan),
-            )
-        else:
-            args = [str(self.bp_layers), str(self.platform), str(self.plan)]
-            env.update(
-                CNB_BUILDPACK_DIR=str(self.buildpack),
-                CNB_LAYERS_DIR=str(self.bp_layers),
-                CNB_PLATFORM_DIR=str(self.platform),
-                CNB_BP_PLAN_PATH=str(self.plan),
-            )
-        command = [str(self.buildpack / "bin" / phase), *args]
-        if os.geteuid() == 0:
-            ids = [f"--reuid={BUILD_UID}", f"--regid={BUILD_GID}"]
-            if groups:
-                ids.append("--groups=" + ",".join(str(g) for g in groups))
-            else:
-                ids.append("--clear-groups")
-            command = [SETPRIV, *ids, *command]
-        return command, env
+        dirs = Dirs(self.buildpack, self.platform, self.bp_layers, self.plan, self.plan)
+        env = phase_env(phase, dirs, path=PATH, home=self.root)
+        user = User(BUILD_UID, BUILD_GID, tuple(groups)) if os.geteuid() == 0 else None
+        return phase_command(phase, dirs, user, SETPRIV), env
 
     def run(
         self,

@@ -24,6 +24,13 @@ PLACEHOLDERS = frozenset({".keep", ".gitkeep", ".gitignore"})
 CONTENT_SHOWN = 5
 K8S_REMEDY = "create what the app needs there at start (an initContainer or the command)"
 COMPOSE_REMEDY = "create what the app needs there in the container's command"
+# Measured with runc 1.1.5: a runtime that copies the image's content into the tmpfs
+# (runc's tmpcopyup, podman's default) creates the copied directories without group
+# write (opencontainers/runc#3991, fixed in runc 1.1.10). Docker mounts the tmpfs empty.
+COPYUP_NOTE = (
+    "podman copies the image's directories into the tmpfs; with runc before 1.1.10 they "
+    "lose group write: add notmpcopyup to this entry's options there"
+)
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,8 @@ def compose(plan: Plan, app_path: str, group: int) -> str:
         )
         for mount in plan.mounts:
             lines += _content_note(mount, "      ", COMPOSE_REMEDY)
+            if any(name.endswith("/") for name in mount.content):
+                lines.append(f"      # {COPYUP_NOTE}")
             entry = f"{_mount_path(app_path, mount.path)}:mode=2775,gid={group}"
             lines.append(f"      - {_quote(entry)}  # {_safe(mount.path)}/ ({_safe(mount.source)})")
     else:

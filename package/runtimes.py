@@ -1,0 +1,133 @@
+"""Fetch the container tools the runtime tests use: ``<dest>/bin/{runc,umoci,busybox}``.
+
+The integration tests turn each exported build into a real OCI image (umoci), with a
+busybox root file system as its base, and run the probes in a real container (runc) as
+the run user. All three come from Debian's own packages (``TOOLS``), downloaded with
+``apt-get download`` through the private apt configuration of ``package/pythons.py``
+(signatures checked with the Debian keyring) and unpacked with ``dpkg-deb -x``: nothing
+is installed on the machine. The .debs stay in ``<dest>/debs/tools``, so a rebuild
+needs no network, and a tool whose ``bin/`` link already runs is skipped.
+
+``--jammy`` also fetches debootstrap and makes ``<dest>/jammy-minbase``, an Ubuntu
+22.04 root file system (what Paketo Jammy images are), for the slower tier
+(``make integration-jammy``).
+
+    python3 package/runtimes.py [--dest DIR] [--jammy]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pythons import apt_download, extract, ubuntu_keyring
+
+DEFAULT_DEST = Path(__file__).resolve().parent.parent / "build" / "cache"
+SUITE = "bookworm"
+#: tool -> (Debian package, the executable inside it, arguments that prove it runs)
+TOOLS = {
+    "runc": ("runc", "usr/sbin/runc", ("--version",)),
+    "umoci": ("umoci", "usr/bin/umoci", ("--version",)),
+    "busybox": ("busybox-static", "bin/busybox", ("true",)),
+}
+JAMMY_MIRROR = "http://archive.ubuntu.com/ubuntu"
+
+
+def runs(tool: Path, args: tuple[str, ...]) -> bool:
+    try:
+        done = subprocess.run([tool, *args], capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def provide(name: str, dest: Path) -> Path:
+    """``<dest>/bin/<name>``, a link to the unpacked executable; fetched if need be."""
+    package, inside, args = TOOLS[name]
+    link = dest / "bin" / name
+    if runs(link, args):
+        return link
+    debs = dest / "debs" / "tools"
+    if not list(debs.glob(f"{package}_*.deb")):
+        apt_download(dest, SUITE, [package], debs)
+    root = dest / "tools" / package
+    shutil.rmtree(root, ignore_errors=True)
+    extract(debs.glob(f"{package}_*.deb"), root)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.unlink(missing_ok=True)
+    link.symlink_to(root / inside)
+    if not runs(link, args):
+        raise RuntimeError(f"{link} -> {root / inside} does not run")
+    return link
+
+
+def jammy_minbase(dest: Path) -> Path:
+    """``<dest>/jammy-minbase``: ``debootstrap --variant=minbase jammy`` (made once)."""
+    target = dest / "jammy-minbase"
+    if (target / "etc" / "os-release").is_file() and (target / ".complete").is_file():
+        return target
+    debs = dest / "debs" / "tools"
+    if not list(debs.glob("debootstrap_*.deb")):
+        apt_download(dest, SUITE, ["debootstrap"], debs)
+    root = dest / "tools" / "debootstrap"
+    if not (root / "usr" / "sbin" / "debootstrap").is_file():
+        extract(debs.glob("debootstrap_*.deb"), root)
+    keyring = ubuntu_keyring(dest)
+    shutil.rmtree(target, ignore_errors=True)
+    env = {**os.environ, "DEBOOTSTRAP_DIR": str(root / "usr" / "share" / "debootstrap")}
+    command = [
+        str(root / "usr" / "sbin" / "debootstrap"),
+        "--variant=minbase",
+        f"--keyring={keyring}",
+        "jammy",
+        str(target),
+        JAMMY_MIRROR,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"debootstrap failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    (target / ".complete").write_text("")
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dest", type=Path, default=DEFAULT_DEST, help=f"default {DEFAULT_DEST}")
+    parser.add_argument("--jammy", action="store_true", help="also make the Ubuntu 22.04 base")
+    args = parser.parse_args(argv)
+    if platform.system() != "Linux" or platform.machine() != "x86_64":
+        print("runtimes.py: only Linux x86_64 is supported", file=sys.stderr)
+        return 2
+    dest: Path = args.dest.resolve()
+    dest.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for name in TOOLS:
+        try:
+            print(f"{name}: {provide(name, dest)}", flush=True)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            print(f"{name}: FAILED: {exc}", file=sys.stderr, flush=True)
+            failed.append(name)
+    if args.jammy:
+        if os.geteuid() != 0:
+            print("jammy-minbase: FAILED: debootstrap needs root", file=sys.stderr)
+            failed.append("jammy-minbase")
+        else:
+            try:
+                print(f"jammy-minbase: {jammy_minbase(dest)}", flush=True)
+            except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+                print(f"jammy-minbase: FAILED: {exc}", file=sys.stderr, flush=True)
+                failed.append("jammy-minbase")
+    if failed:
+        print(f"runtimes.py: could not provide {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
