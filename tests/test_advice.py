@@ -76,9 +76,7 @@ def test_entries_joined_by_commas_semicolons_or_spaces(tmp_path: Path, value: st
     app = tree(tmp_path / "app", ["log/", "tmp/.keep"])
     patterns = env(value)
     found = advice.separators(patterns, listings(app, advice.questions(patterns)))
-    assert found == [
-        Finding(F.SEPARATOR, "BP_WRITABLE_PATHS", 1, value, ("tmp/pids/", "log/"))
-    ]
+    assert found == [Finding(F.SEPARATOR, "BP_WRITABLE_PATHS", 1, value, ("tmp/pids/", "log/"))]
     fixed = env(":".join(found[0].corrected))
     assert selects(fixed, "log/")
     assert selects(fixed, "tmp/pids/")
@@ -233,9 +231,7 @@ def test_unrelated_dot_files_are_not_pattern_files(tmp_path: Path) -> None:
 def test_a_database_in_the_app_root() -> None:
     found = advice.databases(file("/db.sqlite3\n"))
     assert found == [
-        Finding(
-            F.DATABASE_IN_ROOT, PATTERN_FILE, 1, "/db.sqlite3", (advice.DATABASE_DIRECTORY,)
-        )
+        Finding(F.DATABASE_IN_ROOT, PATTERN_FILE, 1, "/db.sqlite3", (advice.DATABASE_DIRECTORY,))
     ]
 
 
@@ -312,9 +308,7 @@ def test_the_whole_app(tmp_path: Path, line: str) -> None:
 
 def test_the_pattern_file_itself() -> None:
     found = advice.broad(file("log/\n*\n"), PATTERN_FILE)
-    assert (
-        Finding(F.SELECTS_PATTERN_FILE, PATTERN_FILE, 2, "*", ("!/.writable-paths",)) in found
-    )
+    assert Finding(F.SELECTS_PATTERN_FILE, PATTERN_FILE, 2, "*", ("!/.writable-paths",)) in found
     fixed = file("log/\n*\n!/.writable-paths\n")
     assert [f.kind for f in advice.broad(fixed, PATTERN_FILE)] == [F.BROAD_PATTERN]
 

@@ -235,12 +235,23 @@ def _random_app(app: Path, rng: random.Random) -> list[str]:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_explain_predicts_real_access_on_random_trees(app: Path, seed: int) -> None:
+def test_explain_and_check_predict_real_access_on_random_trees(app: Path, seed: int) -> None:
     rng = random.Random(seed)
     paths = _random_app(app, rng)
     predicted = _explain(app, paths)
     claims = {path: bool(item["writable"]) for path, item in predicted.items()}
+    checked = _json("check", "--json", "--all", str(app))["selected"]
+    assert isinstance(checked, list)
+    selected = {str(s["path"]): s for s in checked}
     _build_as_exported(app)
     really = _really(app, predicted)
     patterns = (app / ".writable-paths").read_text()
     assert really == claims, f"seed {seed}, patterns:\n{patterns}"
+    # Every selected entry check lists, written (a file) or written in (a directory).
+    really_selected = _really(
+        app,
+        {p: {"type": s["type"], "exists": True, "created_by": None} for p, s in selected.items()},
+    )
+    assert really_selected == {p: bool(s["writable"]) for p, s in selected.items()}, (
+        f"seed {seed}, patterns:\n{patterns}"
+    )

@@ -59,6 +59,8 @@ class Selected:
     # Inside a selected directory: that directory (the selection root).
     via: str | None = None
     created: bool = False
+    # Whether the run user can really write it (its selection root can be reached).
+    writable: bool = True
 
     def shown(self) -> str:
         return self.path + "/" if self.kind == DIRECTORY else self.path
@@ -71,6 +73,7 @@ class Selected:
             "source": self.source,
             "via": self.via,
             "created": self.created,
+            "writable": self.writable,
         }
 
 
@@ -143,6 +146,9 @@ def preview(config: Config, every: bool) -> Preview:
         created_selected += decision.selected
         if decision.selected and (decision.root or every):
             selected.append(_selected(path, DIRECTORY, decision, created=True))
+    blocked = set(summary.unreachable)
+    for item in selected:
+        item.writable = (item.via if item.via is not None else item.path) not in blocked
     selected.sort(key=lambda s: _tree_order(s.path))
     tightened.sort(key=_tree_order)
     return Preview(summary, selected, tightened, created, created_selected)

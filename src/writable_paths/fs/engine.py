@@ -67,6 +67,7 @@ class Summary:
         "selected_dirs",
         "selected_files",
         "tightened",
+        "unreachable",
         "workers",
     )
 
@@ -81,6 +82,9 @@ class Summary:
         # cannot be right (kinds UNCHANGEABLE and CANNOT_CREATE).
         self.failures: list[Finding] = []
         self.findings = Findings()
+        # Selection roots the run user still cannot write at run time (all of them;
+        # the findings keep the first few to show).
+        self.unreachable: list[str] = []
         # Worker processes that walked parts of the tree (0: this process alone).
         self.workers = 0
         # For the mistake detectors (core.advice): regular files, and the selected
@@ -407,6 +411,7 @@ class Pass(Worker):
             identity = run_identity(self.gid)
             for finding in reach_roots(reach, self.summary.roots, identity, open_up):
                 self.summary.findings.add(finding)
+                self.summary.unreachable.append(finding.path)
 
     def _review(self, app_dir: str) -> None:
         """The mistakes people make (``core.advice``), on what the walk collected."""
