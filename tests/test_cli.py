@@ -202,6 +202,7 @@ def test_check_json_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
             "source": ".writable-paths:2:log/",
             "via": None,
             "created": False,
+            "writable": True,
         },
         {
             "path": "nothing-here",
@@ -210,6 +211,7 @@ def test_check_json_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
             "source": ".writable-paths:3:nothing-here/",
             "via": None,
             "created": True,
+            "writable": True,
         },
         {
             "path": "tmp/pids",
@@ -218,6 +220,7 @@ def test_check_json_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
             "source": ".writable-paths:1:tmp/pids/",
             "via": None,
             "created": True,
+            "writable": True,
         },
     ]
     assert data["tightened"] == {"count": 1, "paths": None}

@@ -4,7 +4,6 @@ line (or selected parent) decided it; paths need not exist."""
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +90,31 @@ def _lstat(path: str) -> os.stat_result | None:
         return None
 
 
+class _Trace:
+    """What deciding a path component by component found."""
+
+    __slots__ = (
+        "created_by",
+        "decisions",
+        "dirs",
+        "exists",
+        "final_st",
+        "kind",
+        "notes",
+        "stopped_at",
+    )
+
+    def __init__(self) -> None:
+        self.exists = True
+        self.kind = DIRECTORY
+        self.created_by: str | None = None  # the line whose directory the build creates
+        self.decisions: list[Decision] = []
+        self.dirs: list[bool] = []  # whether each component is taken as a directory
+        self.stopped_at: str | None = None  # a symlink on the way
+        self.final_st: os.stat_result | None = None
+        self.notes: list[str] = []
+
+
 class Explainer:
     """Decides single paths with the build's ``Decider``."""
 
@@ -128,101 +152,115 @@ class Explainer:
         return Explanation(".", True, DIRECTORY, effect, "app-root", notes=[note])
 
     def _explain(self, names: list[str], trailing: bool, alternative: bool) -> Explanation:
-        app_dir = self.config.app_dir
         path = "/".join(names)
         encoded = tuple(os.fsencode(n) for n in names)
-        created_by = None
-        notes: list[str] = []
-        context: Context | None = self.decider.root
-        decisions: list[Decision] = []
-        dirs: list[bool] = []
-        exists = True
-        kind = DIRECTORY
-        stopped_at: str | None = None  # a symlink on the way
-        final_st: os.stat_result | None = None
-        for depth, name in enumerate(encoded):
-            last = depth == len(encoded) - 1
-            here = "/".join(names[: depth + 1])
-            st = _lstat(os.path.join(app_dir, here)) if exists else None
-            if st is None:
-                if exists:
-                    exists = False
-                    source = self._created_by(encoded)
-                    created_by = str(source) if source is not None else None
-                is_dir = not last or trailing or created_by is not None
-                kind = DIRECTORY if is_dir else FILE
-            elif stat.S_ISLNK(st.st_mode):
-                is_dir, kind = False, SYMLINK
-            elif stat.S_ISDIR(st.st_mode):
-                is_dir, kind = True, DIRECTORY
-            elif stat.S_ISREG(st.st_mode):
-                is_dir, kind = False, FILE
-            else:
-                is_dir, kind = False, SPECIAL
-            if not last and st is not None and not is_dir and kind != SYMLINK:
-                raise wording.explain_refused(
-                    PathError, path, wording.PATH_THROUGH_FILE, f"'{here}' is a {kind}"
-                )
-            assert context is not None
-            if kind == SYMLINK and not last and not context.selected:
-                reaching = self.decider.reaching_through(context, name)
-                for pattern in reaching:
-                    notes.append(wording.reaches_through(pattern.source, here))
-            decision, context = self.decider.decide(context, name, is_dir, At(here))
-            decisions.append(decision)
-            dirs.append(is_dir)
-            if last:
-                final_st = st
-            if kind == SYMLINK:
-                if not last:
-                    stopped_at = here
-                break
-
-        decision = decisions[-1]
-        result = Explanation(path, exists, kind, "", "none", created_by=created_by, notes=notes)
-        self._decided_by(result, decisions)
-        if not self.patterns:
-            result.why, result.effect = "not-configured", policy.UNCHANGED
-        elif stopped_at is not None:
-            result.kind, result.effect, result.why = "beyond-symlink", policy.UNCHANGED, "symlink"
-            result.ancestor, result.source = stopped_at, None
-        else:
-            strict = self.config.settings.strict
-            result.effect = policy.effect(kind, decision.selected, strict)
-            if kind == SYMLINK:
-                result.notes.append(wording.SYMLINK_ITSELF.format(path=path))
-            elif kind == SPECIAL:
-                result.notes.append(wording.SPECIAL_UNCHANGED)
-            elif not decision.selected and not strict:
-                result.notes.append(wording.STRICT_OFF)
-        if result.why == "parent":
-            self._ineffective_negations(result, encoded, dirs, decisions)
-        elif result.why == "none":
-            for depth, earlier in enumerate(decisions[:-1]):
-                if isinstance(earlier.reason, Source) and not earlier.selected:
-                    here = "/".join(names[: depth + 1])
-                    result.notes.append(wording.directory_unselected(here, earlier.reason))
-        if final_st is not None and kind == FILE and final_st.st_nlink > 1:
-            result.notes.append(wording.hard_links_note(final_st.st_nlink))
-        if self.patterns and stopped_at is None and kind in (DIRECTORY, FILE):
-            self._run_time(result, names)
-        result.notes.extend(self._mistakes().get(result.source or "", ()))
-        if result.why == "pattern" and kind == FILE and advice.is_database_name(encoded[-1]):
-            reason = decisions[-1].reason
-            assert isinstance(reason, Source)
-            for item in advice.databases(self.patterns, [(encoded, reason)]):
-                text = wording.finding(advice.as_finding(item), self.config.settings.pattern_file)
-                if text not in result.notes:
-                    result.notes.append(text)
-        if created_by is not None:
-            result.notes.append(wording.will_create(created_by))
-        elif not exists:
+        trace = self._trace(names, encoded, trailing)
+        result = self._effect(path, trace)
+        self._notes(result, trace, names, encoded)
+        if trace.created_by is not None:
+            result.notes.append(wording.will_create(trace.created_by))
+        elif not trace.exists:
             result.notes.append(wording.MISSING)
             if alternative and not trailing:
                 other = self._explain(names, True, alternative=False)
                 if other.effect != result.effect:
                     result.notes.append(wording.as_directory(path, other.effect, other.reason()))
         return result
+
+    def _trace(self, names: list[str], encoded: tuple[bytes, ...], trailing: bool) -> _Trace:
+        """Decide each component of the path from the app root, as the walk would."""
+        trace = _Trace()
+        context: Context | None = self.decider.root
+        for depth, name in enumerate(encoded):
+            last = depth == len(encoded) - 1
+            here = "/".join(names[: depth + 1])
+            st = _lstat(os.path.join(self.config.app_dir, here)) if trace.exists else None
+            if st is None:
+                if trace.exists:
+                    trace.exists = False
+                    source = self._created_by(encoded)
+                    trace.created_by = str(source) if source is not None else None
+                is_dir = not last or trailing or trace.created_by is not None
+                trace.kind = DIRECTORY if is_dir else FILE
+            else:
+                trace.kind = policy.kind_of(st.st_mode)
+                is_dir = trace.kind == DIRECTORY
+                if not last and trace.kind in (FILE, SPECIAL):
+                    raise wording.explain_refused(
+                        PathError,
+                        "/".join(names),
+                        wording.PATH_THROUGH_FILE,
+                        f"'{here}' is a {trace.kind}",
+                    )
+            assert context is not None
+            if trace.kind == SYMLINK and not last and not context.selected:
+                for pattern in self.decider.reaching_through(context, name):
+                    trace.notes.append(wording.reaches_through(pattern.source, here))
+            decision, context = self.decider.decide(context, name, is_dir, At(here))
+            trace.decisions.append(decision)
+            trace.dirs.append(is_dir)
+            if last:
+                trace.final_st = st
+            if trace.kind == SYMLINK:
+                if not last:
+                    trace.stopped_at = here
+                break
+        return trace
+
+    def _effect(self, path: str, trace: _Trace) -> Explanation:
+        """What the build does to the path, and which line decided it."""
+        decision = trace.decisions[-1]
+        result = Explanation(
+            path,
+            trace.exists,
+            trace.kind,
+            "",
+            "none",
+            created_by=trace.created_by,
+            notes=trace.notes,
+        )
+        self._decided_by(result, trace.decisions)
+        if not self.patterns:
+            result.why, result.effect = "not-configured", policy.UNCHANGED
+        elif trace.stopped_at is not None:
+            result.kind, result.effect, result.why = "beyond-symlink", policy.UNCHANGED, "symlink"
+            result.ancestor, result.source = trace.stopped_at, None
+        else:
+            strict = self.config.settings.strict
+            result.effect = policy.effect(trace.kind, decision.selected, strict)
+            if trace.kind == SYMLINK:
+                result.notes.append(wording.SYMLINK_ITSELF.format(path=path))
+            elif trace.kind == SPECIAL:
+                result.notes.append(wording.SPECIAL_UNCHANGED)
+            elif not decision.selected and not strict:
+                result.notes.append(wording.STRICT_OFF)
+        return result
+
+    def _notes(
+        self, result: Explanation, trace: _Trace, names: list[str], encoded: tuple[bytes, ...]
+    ) -> None:
+        """Why the path is not what its pattern suggests, and the build's warnings on it."""
+        decisions = trace.decisions
+        if result.why == "parent":
+            self._ineffective_negations(result, encoded, trace.dirs, decisions)
+        elif result.why == "none":
+            for depth, earlier in enumerate(decisions[:-1]):
+                if isinstance(earlier.reason, Source) and not earlier.selected:
+                    here = "/".join(names[: depth + 1])
+                    result.notes.append(wording.directory_unselected(here, earlier.reason))
+        final = trace.final_st
+        if final is not None and trace.kind == FILE and final.st_nlink > 1:
+            result.notes.append(wording.hard_links_note(final.st_nlink))
+        if self.patterns and trace.stopped_at is None and trace.kind in (DIRECTORY, FILE):
+            self._run_time(result, names)
+        result.notes.extend(self._mistakes().get(result.source or "", ()))
+        reason = decisions[-1].reason
+        if result.why == "pattern" and trace.kind == FILE and advice.is_database_name(encoded[-1]):
+            assert isinstance(reason, Source)
+            for item in advice.databases(self.patterns, [(encoded, reason)]):
+                text = wording.finding(advice.as_finding(item), self.config.settings.pattern_file)
+                if text not in result.notes:
+                    result.notes.append(text)
 
     def _mistakes(self) -> dict[str, list[str]]:
         """The build's warnings about mistaken lines (``core.advice``), by the line's
