@@ -240,6 +240,7 @@ def test_check_json_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
             "source": ".writable-paths:2:log/",
             "via": "log",
             "created": False,
+            "writable": True,
         }
     ]
 
