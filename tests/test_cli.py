@@ -825,3 +825,16 @@ def test_the_installed_console_script(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("ERROR: Cannot use ")
     assert "Traceback" not in done.stderr
+
+
+def test_manifest_compose_warns_of_copy_up_where_a_volume_has_subdirectories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = laravel(tmp_path / "app")
+    code, out, _ = run(capsys, "manifest", str(app), "--format", "compose")
+    assert code == 0
+    lines = out.splitlines()
+    storage = next(i for i, line in enumerate(lines) if '"/workspace/storage:' in line)
+    assert "add notmpcopyup" in lines[storage - 1]
+    cache = next(i for i, line in enumerate(lines) if '"/workspace/bootstrap/cache:' in line)
+    assert "notmpcopyup" not in lines[cache - 1]  # nothing but a placeholder in it

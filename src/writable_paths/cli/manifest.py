@@ -26,7 +26,7 @@ K8S_REMEDY = "create what the app needs there at start (an initContainer or the 
 COMPOSE_REMEDY = "create what the app needs there in the container's command"
 # Measured with runc 1.1.5: a runtime that copies the image's content into the tmpfs
 # (runc's tmpcopyup, podman's default) creates the copied directories without group
-# write (opencontainers/runc#3991, fixed in runc 1.1.10). Docker mounts the tmpfs empty.
+# write (opencontainers/runc#3991, fixed in runc 1.1.10).
 COPYUP_NOTE = (
     "podman copies the image's directories into the tmpfs; with runc before 1.1.10 they "
     "lose group write: add notmpcopyup to this entry's options there"
