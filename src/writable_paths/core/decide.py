@@ -35,6 +35,8 @@ if TYPE_CHECKING:
         def path(self) -> str: ...
 
     Reason = Union[Source, str, None]
+    # A table in a pickled context: the root's by name, any other by its states.
+    Part = Union[str, tuple[bool, tuple[int, ...]]]
 
 PARENT_SELECTED = "parent directory selected"
 
@@ -73,32 +75,164 @@ class Decision(Record):
         self.selection = selection
 
 
-class Context(Record):
-    """What the engine knows on entering a directory. Treated as immutable: shared."""
+class Context:
+    """What the engine knows on entering a directory: the automaton states still
+    able to match, as tables shared by every context that holds them. Contexts
+    are interned by their tables, so sibling directories entered in the same
+    state share one object, however many patterns there are. Treated as
+    immutable; a context belongs to the ``Decider`` that made it."""
 
-    __slots__ = ("active", "beneath", "selected")
+    __slots__ = ("_parts", "_plain_child", "active", "beneath", "selected", "tables")
 
     def __init__(
-        self,
-        selected: bool,
-        active: tuple[tuple[int, frozenset[int]], ...],
-        beneath: Decision | None = None,
+        self, selected: bool, tables: tuple[_Table, ...] = (), beneath: Decision | None = None
     ) -> None:
         self.selected = selected
-        # (pattern index, automaton states) for every pattern still able to match.
-        self.active = active
+        self.tables = tables
         # In a selected directory: the decision every entry beneath it gets.
         self.beneath = beneath
+        # Whether any pattern can still match beneath (truth is all the walk asks).
+        self.active = bool(tables)
+        self._plain_child: Context | None = None  # the child no name advanced
+        self._parts: tuple[Part, ...] = ()  # the tables still to rebuild (unpickled)
+
+    def __repr__(self) -> str:
+        return f"Context(selected={self.selected}, tables={len(self.tables)})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # A job for a worker process carries its context: its states, not its
+        # tables, and the root's everywhere-table (usually the bulk) as a name only.
+        parts: tuple[Part, ...] = tuple(
+            t.name or (t.persistent, tuple(sorted(t.states))) for t in self.tables
+        )
+        return (_unpickled, (self.selected, parts or self._parts, self.beneath))
+
+
+def _unpickled(selected: bool, parts: tuple[Part, ...], beneath: Decision | None) -> Context:
+    context = Context(selected, (), beneath)
+    context._parts = parts
+    context.active = bool(parts)
+    return context
 
 
 # Shared decisions for the common cases: most entries are decided without matching.
 NO_MATCH = Decision(False, None)
-UNREACHABLE = Context(False, ())
+UNREACHABLE = Context(False)
+_FINAL = -1  # the state after a pattern's last element: "matched"
+_ROOT_TABLE = "root"  # the name of the root's persistent table in pickles
+_MAX_CACHED = 4096  # tables and contexts kept for sharing; beyond, sharing starts afresh
+_INNER = 3  # bytes of a literal run used as an index key
 
 
-def selected_context(selection: Selection) -> Context:
-    """The context of a selected directory's subtree."""
-    return Context(True, (), Decision(True, PARENT_SELECTED, None, False, selection))
+class _Table:
+    """An index over automaton states, built once per distinct set of states.
+
+    A persistent table holds ``**`` states, which survive every name, with
+    the segment states that follow them; a transient one holds segment states
+    that must match the next name or die. Segment states are grouped by
+    segment (each distinct segment is matched once per name) and indexed the
+    way git narrows its candidates: wildcard-free segments by the whole name,
+    others by a literal prefix or suffix, else by a literal run inside, so
+    that a name is matched only against segments that can match it. Segments
+    without a literal byte (``*``, ``?*``, ``[0-9]*``) are tried one by one.
+    """
+
+    __slots__ = (
+        "any_dir",
+        "any_file",
+        "covered",
+        "inner",
+        "inner_lengths",
+        "literal",
+        "name",
+        "persistent",
+        "prefix",
+        "prefix_lengths",
+        "scan",
+        "states",
+        "suffix",
+        "suffix_lengths",
+    )
+
+    def __init__(self, plan: _Plan, states: frozenset[int], persistent: bool) -> None:
+        self.states = states
+        self.persistent = persistent
+        self.name: str | None = None
+        # The best pattern that a "**" at its end lets match any name (dir, file).
+        self.any_dir = self.any_file = -1
+        covered: set[int] = set()
+        if persistent:
+            for state in states:
+                if plan.following[state] == _FINAL:
+                    self.any_dir = max(self.any_dir, plan.final_dir[state])
+                    self.any_file = max(self.any_file, plan.final_file[state])
+                covered.update(s for s in plan.closure[state] if plan.segment[s] is not None)
+        else:
+            covered.update(states)
+        self.covered = frozenset(covered)
+        groups: dict[object, tuple[Segment, list[int]]] = {}
+        for state in sorted(covered):
+            segment = plan.segment[state]
+            assert segment is not None
+            if segment.never:
+                continue
+            groups.setdefault(segment.key, (segment, []))[1].append(state)
+        self.literal: dict[bytes, tuple[int, ...]] = {}
+        self.prefix: dict[bytes, list[tuple[Segment, tuple[int, ...]]]] = {}
+        self.suffix: dict[bytes, list[tuple[Segment, tuple[int, ...]]]] = {}
+        self.inner: dict[bytes, list[tuple[Segment, tuple[int, ...]]]] = {}
+        self.scan: list[tuple[Segment, tuple[int, ...]]] = []
+        for segment, members in groups.values():
+            group = (segment, tuple(members))
+            if segment.literal is not None:
+                self.literal[segment.literal] = group[1]
+                continue
+            prefix, suffix, run = segment.fragments()
+            if prefix and len(prefix) >= len(suffix):
+                self.prefix.setdefault(prefix, []).append(group)
+            elif suffix:
+                self.suffix.setdefault(suffix, []).append(group)
+            elif run:
+                self.inner.setdefault(run[:_INNER], []).append(group)
+            else:
+                self.scan.append(group)
+        self.prefix_lengths = sorted({len(k) for k in self.prefix})
+        self.suffix_lengths = sorted({len(k) for k in self.suffix})
+        self.inner_lengths = sorted({len(k) for k in self.inner})
+
+    def collect(self, name: bytes, out: list[int]) -> None:
+        """Append the segment states that ``name`` matches."""
+        hit = self.literal.get(name)
+        if hit is not None:
+            out.extend(hit)
+        size = len(name)
+        for length in self.prefix_lengths:
+            if length > size:
+                break
+            for segment, states in self.prefix.get(name[:length], ()):
+                if segment.match(name):
+                    out.extend(states)
+        for length in self.suffix_lengths:
+            if length > size:
+                break
+            for segment, states in self.suffix.get(name[size - length :], ()):
+                if segment.match(name):
+                    out.extend(states)
+        if self.inner:
+            seen: set[bytes] = set()
+            for length in self.inner_lengths:
+                for i in range(size - length + 1):
+                    key = name[i : i + length]
+                    groups = self.inner.get(key)
+                    if groups is None or key in seen:
+                        continue
+                    seen.add(key)
+                    for segment, states in groups:
+                        if segment.match(name):
+                            out.extend(states)
+        for segment, states in self.scan:
+            if segment.match(name):
+                out.extend(states)
 
 
 class _Automaton:
@@ -158,13 +292,121 @@ class _Automaton:
         return self.closure(nxt) if nxt else frozenset()
 
 
+class _Plan:
+    """Every pattern's automaton numbered as one set of states: for state ``s``,
+    its segment (None for ``**``), the state after it (``_FINAL``: matched), the
+    pattern it belongs to where that match decides a directory or a file, and
+    the states it stands for (a ``**`` also waits for what follows it)."""
+
+    __slots__ = ("closure", "final_dir", "final_file", "following", "owner", "segment", "starts")
+
+    def __init__(self, patterns: tuple[Pattern, ...]) -> None:
+        self.segment: list[Segment | None] = []
+        self.following: list[int] = []
+        self.owner: list[int] = []
+        self.final_dir: list[int] = []
+        self.final_file: list[int] = []
+        self.starts: list[int] = []
+        interned: dict[object, Segment] = {}  # equal segments: one object, matched once
+        for index, pattern in enumerate(patterns):
+            automaton = _Automaton(pattern)
+            base = len(self.segment)
+            for i, element in enumerate(automaton.elements):
+                if isinstance(element, Segment):
+                    self.segment.append(interned.setdefault(element.key, element))
+                else:
+                    self.segment.append(None)
+                final = automaton.following[i] == automaton.final
+                self.following.append(_FINAL if final else base + automaton.following[i])
+                self.owner.append(index)
+                self.final_dir.append(index if final else -1)
+                self.final_file.append(index if final and not pattern.dir_only else -1)
+            self.starts.extend(base + start for start in automaton.starts)
+        # A state's successors have higher numbers: fill the closures from the end.
+        closure: list[tuple[int, ...]] = [()] * len(self.segment)
+        for state in range(len(self.segment) - 1, -1, -1):
+            after = self.following[state]
+            if self.segment[state] is None and after != _FINAL:
+                closure[state] = (state, *closure[after])
+            else:
+                closure[state] = (state,)
+        self.closure = closure
+
+
 class Decider:
     """Decides entries for one pattern set; built once per run."""
 
     def __init__(self, patterns: PatternSet) -> None:
         self.patterns = patterns.patterns
-        self._automata = tuple(_Automaton(p) for p in self.patterns)
-        self.root = Context(False, tuple((i, a.start()) for i, a in enumerate(self._automata)))
+        self._plan = plan = _Plan(self.patterns)
+        self._decisions = tuple(
+            Decision(not p.negated, p.source, i, not p.negated) for i, p in enumerate(self.patterns)
+        )
+        self._tables: dict[tuple[frozenset[int], bool], _Table] = {}
+        self._contexts: dict[tuple[_Table, ...], Context] = {}
+        self._root_table: _Table | None = None
+        tables = self._tables_for(
+            [s for start in plan.starts for s in plan.closure[start]], [], named=True
+        )
+        self.root = Context(False, tables)
+
+    def _table(self, states: frozenset[int], persistent: bool) -> _Table:
+        key = (states, persistent)
+        table = self._tables.get(key)
+        if table is None:
+            if len(self._tables) >= _MAX_CACHED:
+                self._tables.clear()
+            table = self._tables[key] = _Table(self._plan, states, persistent)
+        return table
+
+    def _tables_for(
+        self, states: list[int], persistent: list[_Table], named: bool = False
+    ) -> tuple[_Table, ...]:
+        """``persistent`` and tables for the states not already in them."""
+        segment = self._plan.segment
+        everywhere = {s for s in states if segment[s] is None}
+        everywhere = {s for s in everywhere if not any(s in t.states for t in persistent)}
+        tables = list(persistent)
+        if everywhere:
+            table = self._table(frozenset(everywhere), True)
+            if named:
+                table.name = _ROOT_TABLE
+                self._root_table = table
+            tables.append(table)
+        rest = {s for s in states if segment[s] is not None}
+        rest = {s for s in rest if not any(s in t.covered for t in tables)}
+        if rest:
+            tables.append(self._table(frozenset(rest), False))
+        return tuple(tables)
+
+    def _context(self, tables: tuple[_Table, ...]) -> Context:
+        if not tables:
+            return UNREACHABLE
+        context = self._contexts.get(tables)
+        if context is None:
+            if len(self._contexts) >= _MAX_CACHED:
+                self._contexts.clear()
+            context = self._contexts[tables] = Context(False, tables)
+        return context
+
+    def _restore(self, context: Context) -> tuple[_Table, ...]:
+        """The tables of a context that came through a pipe (see ``__reduce__``)."""
+        tables: list[_Table] = []
+        for part in context._parts:
+            if isinstance(part, str):
+                assert self._root_table is not None
+                tables.append(self._root_table)
+            else:
+                persistent, states = part
+                tables.append(self._table(frozenset(states), persistent))
+        context.tables = tuple(tables)
+        return context.tables
+
+    def _matched(self, parent: Context, name: bytes, out: list[int]) -> tuple[_Table, ...]:
+        tables = parent.tables or self._restore(parent)
+        for table in tables:
+            table.collect(name, out)
+        return tables
 
     def decide(
         self, parent: Context, name: bytes, is_dir: bool, at: Located | None = None
@@ -180,49 +422,61 @@ class Decider:
             return beneath, (parent if is_dir else None)
         if not parent.active:
             return NO_MATCH, (UNREACHABLE if is_dir else None)
-        decider = -1
-        inner: list[tuple[int, frozenset[int]]] = []
-        for index, states in parent.active:
-            automaton = self._automata[index]
-            after = automaton.advance(states, name)
-            if not after:
-                continue
-            if automaton.final in after and (is_dir or not self.patterns[index].dir_only):
-                decider = index
-            if is_dir and min(after) < automaton.final:
-                inner.append((index, after))
-        if decider < 0:
-            decision = NO_MATCH
-        else:
-            pattern = self.patterns[decider]
-            if pattern.negated:
-                decision = Decision(False, pattern.source, decider)
-            else:
-                selection = Selection(at.path if at is not None else "", pattern.source)
-                decision = Decision(True, pattern.source, decider, True, selection)
+        matched: list[int] = []
+        tables = self._matched(parent, name, matched)
+        best = -1
+        for table in tables:
+            anything = table.any_dir if is_dir else table.any_file
+            if anything > best:
+                best = anything
+        plan = self._plan
+        finals = plan.final_dir if is_dir else plan.final_file
+        following = plan.following
+        advanced: list[int] = []
+        for state in matched:
+            after = following[state]
+            if after == _FINAL:
+                if finals[state] > best:
+                    best = finals[state]
+            elif is_dir:
+                advanced.append(after)
+        decision = NO_MATCH if best < 0 else self._decisions[best]
+        if decision.selected:  # a selection root: its own decision, knowing its path
+            source = decision.reason
+            assert isinstance(source, Source)
+            selection = Selection(at.path if at is not None else "", source)
+            decision = Decision(True, source, best, True, selection)
+            if is_dir:
+                return decision, selected_context(selection)
         if not is_dir:
             return decision, None
-        if decision.selected:
-            assert decision.selection is not None
-            return decision, selected_context(decision.selection)
-        return decision, (Context(False, tuple(inner)) if inner else UNREACHABLE)
+        persistent = [t for t in tables if t.persistent]
+        if advanced:
+            closure = plan.closure
+            states = [s for state in advanced for s in closure[state]]
+            return decision, self._context(self._tables_for(states, persistent))
+        child = parent._plain_child
+        if child is None:
+            child = parent._plain_child = self._context(tuple(persistent))
+        return decision, child
 
     def reaching_through(self, parent: Context, name: bytes) -> list[Pattern]:
         """Patterns that name something at or beneath ``name`` through a real
         segment (not merely a ``**``): for a symlink, what the user meant to
         change but the buildpack will not follow."""
-        found: list[Pattern] = []
-        for index, states in parent.active:
-            automaton = self._automata[index]
-            after = automaton.advance(states, name, through_doublestar=False)
-            if not after:
-                continue
+        if parent.selected or not parent.active:
+            return []
+        matched: list[int] = []
+        self._matched(parent, name, matched)
+        found: set[int] = set()
+        for state in matched:
+            index = self._plan.owner[state]
             pattern = self.patterns[index]
             if pattern.negated:
                 continue
-            if min(after) < automaton.final or pattern.dir_only:
-                found.append(pattern)
-        return found
+            if self._plan.following[state] != _FINAL or pattern.dir_only:
+                found.add(index)
+        return [self.patterns[i] for i in sorted(found)]
 
     def decide_path(self, names: tuple[bytes, ...]) -> Decision:
         """Decide a path of directories that may not exist yet."""
@@ -233,6 +487,11 @@ class Decider:
             at = At(os.fsdecode(b"/".join(names[: depth + 1])))
             decision, context = self.decide(context, name, True, at)
         return decision
+
+
+def selected_context(selection: Selection) -> Context:
+    """The context of a selected directory's subtree."""
+    return Context(True, (), Decision(True, PARENT_SELECTED, None, False, selection))
 
 
 class At:

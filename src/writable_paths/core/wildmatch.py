@@ -73,6 +73,18 @@ if TYPE_CHECKING:
     _Token = Union["frozenset[int]", _Star, _Malformed, _EscapedSlash, None]
 
 
+# One set per byte value, shared by every pattern (a set takes 216 bytes: 10,000
+# patterns of ten literal bytes each would otherwise hold 20 MiB of them).
+_BYTES: dict[int, frozenset[int]] = {}
+
+
+def _byte(value: int) -> frozenset[int]:
+    found = _BYTES.get(value)
+    if found is None:
+        found = _BYTES[value] = frozenset((value,))
+    return found
+
+
 class _Tokenizer:
     """Turns raw pattern bytes into byte-set tokens, star runs and slashes."""
 
@@ -101,7 +113,7 @@ class _Tokenizer:
                     self.i += 1
                     continue
                 esc = p[self.i + 1]
-                self.tokens.append(_ESCAPED_SLASH if esc == SLASH else frozenset((esc,)))
+                self.tokens.append(_ESCAPED_SLASH if esc == SLASH else _byte(esc))
                 self.i += 2
                 continue
             if c == 0x3F:  # '?'
@@ -112,7 +124,7 @@ class _Tokenizer:
             elif c == SLASH:
                 self.tokens.append(None)
             else:
-                self.tokens.append(frozenset((c,)))
+                self.tokens.append(_byte(c))
             self.i += 1
         return self.tokens
 
@@ -209,6 +221,27 @@ class Segment:
     def __repr__(self) -> str:
         return f"Segment(literal={self.literal!r}, never={self.never})"
 
+    @property
+    def key(self) -> object:
+        """Equal for segments that match the same names by the same rule."""
+        return self.literal if self.literal is not None else (self.never, self._tokens)
+
+    def fragments(self) -> tuple[bytes, bytes, bytes]:
+        """Literal bytes every name this segment matches must hold: its prefix, its
+        suffix, and the longest run of literal bytes anywhere in it."""
+        literal = [
+            next(iter(t)) if isinstance(t, frozenset) and len(t) == 1 else -1 for t in self._tokens
+        ]
+        prefix = bytes(_leading(literal))
+        suffix = bytes(reversed(_leading(literal[::-1])))
+        longest: list[int] = []
+        run: list[int] = []
+        for byte in literal:
+            run = [*run, byte] if byte >= 0 else []
+            if len(run) > len(longest):
+                longest = run
+        return prefix, suffix, bytes(longest)
+
     def match(self, name: bytes) -> bool:
         if self.literal is not None:
             return name == self.literal
@@ -221,6 +254,15 @@ class Segment:
                 self._regex = re.compile(self._regex_source, re.DOTALL)
             return self._regex.fullmatch(name) is not None
         return _match_tokens(self._tokens, name)
+
+
+def _leading(literal: list[int]) -> list[int]:
+    out: list[int] = []
+    for byte in literal:
+        if byte < 0:
+            break
+        out.append(byte)
+    return out
 
 
 class _DoubleStar:
