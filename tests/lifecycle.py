@@ -31,13 +31,27 @@ def copy_buildpack(target: Path) -> None:
     ``target``, as a builder would hold it."""
     target.mkdir(parents=True)
     shutil.copy2(REPO / "buildpack.toml", target / "buildpack.toml")
-    for part in ("bin", "src", "vendor"):
+    for part in ("bin", "src", "vendor", "python"):
         shutil.copytree(
             REPO / part,
             target / part,
             symlinks=True,
             ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
         )
+
+
+def bundled_python(buildpack: Path = REPO) -> list[str]:
+    """The command that starts the bundled CPython of ``buildpack`` for this machine,
+    as bin/launcher.sh starts it (``make install`` puts it in the checkout)."""
+    import platform as host
+
+    arch, loader = {
+        "x86_64": ("amd64", "ld-linux-x86-64.so.2"),
+        "aarch64": ("arm64", "ld-linux-aarch64.so.1"),
+    }[host.machine()]
+    lib = buildpack / "python" / arch / "lib"
+    python = buildpack / "python" / arch / "bin" / "python3.13"
+    return [str(lib / loader), "--inhibit-cache", "--library-path", str(lib), str(python)]
 
 
 class Platform:

@@ -49,17 +49,16 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _missing_dependency(buildpack_dir: str, err: ImportError) -> int:
-    """The vendored dependencies do not fit this interpreter (a checkout's
-    ``vendor/`` holds pydantic-core for one Python only; the package has 3.9 to 3.14)."""
+    """The vendored dependencies are missing or do not fit the bundled interpreter
+    (a checkout where ``make install`` has not run, or a damaged package)."""
     import platform
 
     sys.stderr.write(
         "ERROR: Cannot load the buildpack's dependencies with this Python\n\n"
         f"Python {platform.python_version()} on {platform.machine()} cannot import "
         f"{err.name or 'a module'} from {buildpack_dir}/vendor ({err}).\n\n"
-        "Use the packaged buildpack ('make package' builds it for CPython 3.9 to 3.14 on "
-        "amd64 and arm64), or set BP_WRITABLE_PATHS_PYTHON to the Python that ran "
-        "'make install'.\n"
+        "Use the packaged buildpack ('make package'), or run 'make install' in a checkout "
+        "used as the buildpack.\n"
     )
     return EXIT_ERROR
 
