@@ -511,7 +511,9 @@ def copy_buildpack(target: Path) -> None:
         for part in BUILDPACK_PARTS:
             src = REPO / part
             if src.is_dir():
-                shutil.copytree(src, target / part, symlinks=True, ignore=ignore)
+                # python/ holds the stdlib as sourceless bytecode: copied as it is.
+                kept = None if part == "python" else ignore
+                shutil.copytree(src, target / part, symlinks=True, ignore=kept)
             else:
                 shutil.copy2(src, target / part)
     for dirpath, _dirnames, filenames in os.walk(target):

@@ -489,7 +489,10 @@ def build(wanted: Sequence[str], out_dir: Path, cache_dir: Path, source: Path = 
                 target.arch, cache_dir, compiler, elves
             ).items():
                 tree[member] = Entry(data, mode)
-        sources = {n: e.data for n, e in tree.items() if n.endswith(".py")}
+        # bin/entry.py runs as __main__, which is never read from bytecode.
+        sources = {
+            n: e.data for n, e in tree.items() if n.endswith(".py") and not n.startswith("bin/")
+        }
         bytecode = compile_sources(sources, {PYTHON_VERSION: compiler})
     except (runtime.RuntimeError_, RuntimeError, OSError, subprocess.SubprocessError) as error:
         raise PackageError(f"cannot assemble the bundled CPython: {error}") from None
