@@ -73,7 +73,7 @@ if [ "$wp_configured" = false ]; then
   exit 0
 fi
 
-# The machine's arch: the kernel says it without a process where it can (Linux 5.19+
+# The machine's arch: the kernel says it without a process where it can (newer kernels
 # has /proc/sys/kernel/arch); uname is the fallback.
 wp_machine=
 if [ -r /proc/sys/kernel/arch ]; then read -r wp_machine < /proc/sys/kernel/arch || :; fi
