@@ -9,14 +9,18 @@ install: ## set everything up on a fresh machine
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	# bin/detect and bin/build run isolated (-I -S): they import the runtime
-	# dependencies from ./vendor, exactly as the packaged buildpack does.
+	# A checkout is a buildpack dir too: bin/detect and bin/build run the bundled
+	# CPython in ./python/<arch> (Debian's, signed .debs: package/runtime.py) on
+	# ./src and ./vendor, exactly as the packaged buildpack does.
+	$(BIN)/python package/runtime.py --install .
 	rm -rf vendor
-	$(BIN)/python -m pip install --quiet --no-deps --target vendor -r requirements/runtime.txt
+	$(BIN)/python -m pip install --quiet --no-deps --target vendor --only-binary=:all: \
+	  --implementation cp --python-version 3.13 --abi cp313 \
+	  --platform manylinux2014_$$(uname -m) -r requirements/runtime.txt
 	@command -v git >/dev/null || echo "note: git not found; the git-oracle tests will be skipped"
-	# CPython 3.9 to 3.14 from the Debian and Ubuntu archives (build/cache/pythons):
-	# `make package` compiles bytecode with each, the package tests run under each.
-	@$(BIN)/python package/pythons.py || echo "note: not every CPython 3.9-3.14 could be fetched; the package will hold bytecode only for those found, and the tests for the others are skipped"
+	# busybox-static and qemu-aarch64-static (signed bookworm .debs, build/cache/tools):
+	# the package tests run it in a root with only busybox, and its arm64 CPython.
+	@$(BIN)/python package/runtime.py --test-tools || echo "note: busybox-static or qemu-user-static could not be fetched; those package tests will be skipped"
 	# runc, umoci and busybox-static from Debian's packages (build/cache/bin): the
 	# integration tests run every image in a real container.
 	@$(BIN)/python package/runtimes.py || echo "note: runc, umoci or busybox could not be fetched; the runtime tests will be skipped"
@@ -63,8 +67,9 @@ format:
 	$(BIN)/ruff check --fix $(CODE)
 
 clean:
-	rm -rf $(VENV) vendor build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) vendor python build .pytest_cache .mypy_cache .ruff_cache
 
 .PHONY: package
 package: ## build/writable-paths-<version>.tgz, the self-contained buildpack; TARGET=linux/amd64 (or linux/arm64) for one arch
+	@test -x $(BIN)/python || { echo "make package: no $(BIN)/python; run 'make install' first" >&2; exit 2; }
 	$(BIN)/python package/build.py $(if $(TARGET),--target $(TARGET))

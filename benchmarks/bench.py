@@ -36,6 +36,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+from lifecycle import bundled_python  # noqa: E402
+
 from testing.cnb import BUILD_USER, Dirs, phase_command, phase_env  # noqa: E402
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
@@ -185,6 +188,7 @@ def stage_buildpack(work: Path) -> tuple[Path, Path]:
         stdout=subprocess.DEVNULL,
     )
     (archive,) = (work / "package").glob("*.tgz")
+    print_sizes(archive)
     staged = work / "buildpack"
     with tarfile.open(archive) as tar:
         tar.extractall(staged, filter="tar")
@@ -193,6 +197,45 @@ def stage_buildpack(work: Path) -> tuple[Path, Path]:
     for root in (staged, bare):
         subprocess.run(["chmod", "-R", "a+rX,a-w", str(root)], check=True)
     return staged, bare
+
+
+def _category(name: str) -> str:
+    parts = name.split("/")
+    if parts[0] == "python":
+        if parts[2] == "bin":
+            return "interpreter (python3.13)"
+        if parts[2] == "share":
+            return "licence files"
+        if len(parts) == 4:
+            return "loader and shared libraries"
+        if "lib-dynload" in parts:
+            return "stdlib extension modules"
+        return "stdlib (bytecode)"
+    if name.endswith(".so"):
+        return "pydantic-core extension"
+    if "__pycache__" in parts:
+        return "bytecode of src/ and vendor/"
+    if parts[0] == "vendor":
+        return "vendored Python sources"
+    return "our code (bin/, src/, buildpack.toml)"
+
+
+def print_sizes(archive: Path) -> None:
+    """The archive's size, and each part's: unpacked and gzip-compressed on its own."""
+    import gzip
+
+    groups: dict[str, list[bytes]] = {}
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            data = tar.extractfile(member) if member.isfile() else None
+            if data is not None:
+                groups.setdefault(_category(member.name), []).append(data.read())
+    print(f"Archive {archive.name}: {archive.stat().st_size / 1e6:.1f} MB")
+    for name, blobs in sorted(groups.items(), key=lambda kv: -sum(map(len, kv[1]))):
+        raw = sum(map(len, blobs))
+        packed = len(gzip.compress(b"".join(blobs), compresslevel=6, mtime=0))
+        print(f"  {name:40} {raw / 1e6:6.1f} MB unpacked {packed / 1e6:6.1f} MB gzip")
+    print()
 
 
 class Bench:
@@ -206,6 +249,10 @@ class Bench:
         (self.platform_dir / "layers").mkdir(parents=True)
         (self.platform_dir / "env").mkdir()
         self.buildpack_dir, self.no_bytecode_dir = stage_buildpack(work)
+        if python == "bundled":
+            self.python_command = bundled_python(self.buildpack_dir)
+        else:
+            self.python_command = [python]
         self.own(self.platform_dir)
 
     def own(self, path: Path) -> None:
@@ -217,8 +264,8 @@ class Bench:
         return Dirs(buildpack_dir, self.platform_dir, layers, plan, plan)
 
     def env(self, buildpack_dir: Path, phase: str = "build") -> dict[str, str]:
-        path = f"{Path(self.python).parent}:/usr/bin:/bin"
-        return phase_env(phase, self.dirs(buildpack_dir), path=path, home="/tmp")
+        # No Python on PATH: the buildpack runs its own.
+        return phase_env(phase, self.dirs(buildpack_dir), path="/usr/bin:/bin", home="/tmp")
 
     def bin(self, buildpack_dir: Path, name: str) -> list[str]:
         # The switch to the build user is run()'s (subprocess's user=), not setpriv's.
@@ -289,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10k,100k", help="comma-separated: 10k,100k,1m")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--python", default="/usr/bin/python3")
+    parser.add_argument(
+        "--python", default="bundled", help="the bare baseline (default: the bundled CPython)"
+    )
     parser.add_argument("--work", default=None, help="scratch directory (default: a temp dir)")
     args = parser.parse_args(argv)
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
@@ -305,7 +354,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(bench: Bench, sizes: list[str]) -> None:
-    version = subprocess.run([bench.python, "-V"], capture_output=True, text=True).stdout.strip()
+    version = subprocess.run(
+        [*bench.python_command, "-V"], capture_output=True, text=True
+    ).stdout.strip()
     user = f"uid {BUILD_UID} gid {BUILD_GID}" if bench.as_root else f"uid {os.getuid()}"
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, "
@@ -320,7 +371,7 @@ def report(bench: Bench, sizes: list[str]) -> None:
     cold = bench.env(bench.no_bytecode_dir, "detect")
     startup = bench.interleaved(
         {
-            "bare": ([bench.python, "-I", "-S", "-c", "pass"], tiny, {}),
+            "bare": ([*bench.python_command, "-I", "-S", "-c", "pass"], tiny, {}),
             "none": (bench.bin(bench.buildpack_dir, "detect"), tiny, shipped),
             "file": (bench.bin(bench.buildpack_dir, "detect"), configured, shipped),
             "file-cold": (bench.bin(bench.no_bytecode_dir, "detect"), configured, cold),

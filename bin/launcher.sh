@@ -1,156 +1,104 @@
 # Sourced by bin/detect and bin/build with $wp_phase and $wp_bin set. POSIX sh:
-# many build images (Paketo base and tiny) have neither bash nor python3.
+# the build image may hold nothing but /bin/sh (no Python, no coreutils, musl).
 #
-# 1. With no configuration, answer at once without starting Python.
-# 2. Otherwise find a Python >= 3.9 and exec the package with it, isolated
-#    (-I: no environment, no user site; -S: no site-packages), so nothing of the
-#    build image can shadow the buildpack's own modules in src/ and vendor/.
-# 3. With no Python: detect asks for a CPython provider in an "or" plan and
-#    passes; build fails with what to do, unless there is nothing to do.
+# 1. Decide "configured or not" and, if not, answer at once without Python.
+# 2. Otherwise run the buildpack's own CPython for this machine (python/<arch>/,
+#    started through its own glibc loader, so neither the image's libc nor its
+#    ld.so.cache is used), isolated (-I: no PYTHON* variables, no user site, no
+#    script or current directory on sys.path; -S: no site-packages; -B: never write
+#    bytecode into the buildpack dir, which is read-only on builders). PATH is
+#    never searched: nothing from the app dir or the image can be run instead.
 
 wp_bp_dir=${CNB_BUILDPACK_DIR:-$(cd "$wp_bin/.." && pwd -P)}
 
 if [ "$wp_phase" = detect ]; then
   wp_platform=${CNB_PLATFORM_DIR:-${1:-}}
-  wp_plan=${CNB_BUILD_PLAN_PATH:-${2:-}}
 else
   wp_platform=${CNB_PLATFORM_DIR:-${2:-}}
 fi
 
-# Only shell builtins from here on (but `python -V`): PATH may hold nothing else.
-
-# wp_read NAME: sets wp_value to the setting, from <platform>/env/NAME if that
-# file exists (how `pack build --env` arrives), else from the environment.
-wp_read() {
-  eval "wp_value=\${$1:-}"
-  if [ -n "$wp_platform" ] && [ -f "$wp_platform/env/$1" ]; then
-    wp_value=
-    wp_sep=
-    while IFS= read -r wp_line || [ -n "$wp_line" ]; do
-      wp_value="$wp_value$wp_sep$wp_line"
-      wp_sep='
-'
-    done < "$wp_platform/env/$1"
+# wp_set NAME BLANKS: whether setting NAME holds a character other than BLANKS.
+# From <platform>/env/NAME if it exists (how `pack build --env` arrives), else from
+# the environment. Reads a file line by line and stops at the first line that
+# decides, so the cost is linear in what is read; the Python side reads the value
+# itself, with its limits. A file that is not a regular file is an error here,
+# before anything reads it (a FIFO would block, /dev/zero never ends).
+wp_set() {
+  wp_file=$wp_platform/env/$1
+  if [ -z "$wp_platform" ] || { ! [ -e "$wp_file" ] && ! [ -L "$wp_file" ]; }; then
+    eval "wp_value=\${$1:-}"
+    case $wp_value in *[!$2]*) return 0 ;; esac
+    return 1
   fi
+  if [ -L "$wp_file" ] || ! [ -f "$wp_file" ]; then
+    {
+      echo "ERROR: Invalid setting $1"
+      echo
+      echo "$wp_file is not a regular file (it is a symbolic link, FIFO, device or directory),"
+      echo "so it is not read. Platforms write each setting as a regular file there; set $1"
+      echo "with 'pack build --env $1=VALUE' or in project.toml."
+    } >&2
+    exit 1
+  fi
+  [ -r "$wp_file" ] || return 0 # the Python side names the error
+  while IFS= read -r wp_line || [ -n "$wp_line" ]; do
+    case $wp_line in *[!$2]*) return 0 ;; esac
+  done < "$wp_file"
+  return 1
 }
 
 wp_configured=false
-wp_read BP_WRITABLE_PATHS_FILE
-case $wp_value in *[!\ \	]*) wp_configured=true ;; esac
 if [ -e .writable-paths ] || [ -L .writable-paths ]; then wp_configured=true; fi
-wp_read BP_WRITABLE_PATHS
-case $wp_value in *[!\ \	:]*) wp_configured=true ;; esac
-
-# wp_read_version: sets wp_version from buildpack.toml, for the title line that
-# the shell prints itself (only build does, and only without Python).
-wp_read_version() {
-  wp_version=unknown
-  while IFS= read -r wp_line; do
-    case $wp_line in
-      *"version = "*) wp_line=${wp_line#*\"}; wp_version=${wp_line%%\"*}; break ;;
-    esac
-  done < "$wp_bp_dir/buildpack.toml"
-}
+if [ "$wp_configured" = false ] && wp_set BP_WRITABLE_PATHS_FILE ' 	'; then wp_configured=true; fi
+if [ "$wp_configured" = false ] && wp_set BP_WRITABLE_PATHS ' 	:'; then wp_configured=true; fi
+# Checked even when configured otherwise, so that no later reader meets them.
+for wp_name in BP_WRITABLE_PATHS_FILE BP_WRITABLE_PATHS BP_WRITABLE_PATHS_STRICT BP_LOG_LEVEL; do
+  if [ -n "$wp_platform" ] && { [ -L "$wp_platform/env/$wp_name" ] ||
+    { [ -e "$wp_platform/env/$wp_name" ] && ! [ -f "$wp_platform/env/$wp_name" ]; }; }; then
+    wp_set "$wp_name" ' '
+  fi
+done
 
 if [ "$wp_configured" = false ]; then
   if [ "$wp_phase" = build ]; then
-    wp_read_version
+    wp_version=unknown
+    while IFS= read -r wp_line; do
+      case $wp_line in
+        *"version = "*) wp_line=${wp_line#*\"}; wp_version=${wp_line%%\"*}; break ;;
+      esac
+    done < "$wp_bp_dir/buildpack.toml"
     echo "Writable Paths Buildpack $wp_version"
     echo "  No writable paths configured (no .writable-paths file, BP_WRITABLE_PATHS unset): nothing to do"
   fi
   exit 0
 fi
 
-# wp_usable PATH: whether PATH runs CPython 3.9 to 3.14 (`-V` exits before start-up,
-# but still costs a process: only used where the name does not tell the version).
-wp_usable() {
-  [ -f "$1" ] && [ -x "$1" ] || return 1
-  wp_v=$("$1" -V 2>&1) || return 1
-  # The package vendors pydantic-core for CPython 3.9 to 3.14 only.
-  case $wp_v in
-    "Python 3.9" | "Python 3.9."* | "Python 3.1"[0-4] | "Python 3.1"[0-4].*) return 0 ;;
-  esac
-  return 1
-}
-
-wp_python=
-wp_read BP_WRITABLE_PATHS_PYTHON
-if [ -n "$wp_value" ]; then
-  case $wp_value in
-    */*) wp_candidates=$wp_value ;;
-    *) wp_candidates= ; wp_names="$wp_value" ;;
-  esac
-  if [ -n "$wp_candidates" ] && wp_usable "$wp_candidates"; then
-    wp_python=$wp_candidates
-  elif [ -n "$wp_candidates" ]; then
-    echo "Warning: BP_WRITABLE_PATHS_PYTHON=$wp_value is not a Python 3.9 or newer; looking on PATH" >&2
-  fi
-fi
-if [ -z "$wp_python" ] && [ -n "${wp_names:-}" ]; then
-  wp_ifs=$IFS; IFS=:
-  for wp_dir in ${PATH:-/usr/bin:/bin}; do
-    if [ -n "$wp_dir" ] && wp_usable "$wp_dir/$wp_names"; then
-      wp_python=$wp_dir/$wp_names
-      break
-    fi
-  done
-  IFS=$wp_ifs
-fi
-# PATH order decides; in each directory a versioned name first, which says its
-# version (the Python code checks it again): no `-V` process for it.
-if [ -z "$wp_python" ]; then
-  wp_ifs=$IFS; IFS=:
-  for wp_dir in ${PATH:-/usr/bin:/bin}; do
-    IFS=$wp_ifs
-    [ -n "$wp_dir" ] || continue
-    for wp_name in python3.14 python3.13 python3.12 python3.11 python3.10 python3.9; do
-      if [ -f "$wp_dir/$wp_name" ] && [ -x "$wp_dir/$wp_name" ]; then
-        wp_python=$wp_dir/$wp_name
-        break 2
-      fi
-    done
-    if wp_usable "$wp_dir/python3"; then
-      wp_python=$wp_dir/python3
-      break
-    fi
-  done
-  IFS=$wp_ifs
-fi
-if [ -z "$wp_python" ]; then
-  if [ "$wp_phase" = detect ]; then
-    # Ask for a CPython provider (paketo-buildpacks/cpython puts python3 on PATH
-    # for later buildpacks); the empty alternative lets the group pass without one.
-    if [ -n "${wp_plan:-}" ]; then
-      printf '%s\n' '[[requires]]' '  name = "cpython"' '' '  [requires.metadata]' \
-        '    build = true' '' '[[or]]' > "$wp_plan"
-    fi
-    echo "writable-paths: no python3 >= 3.9 on PATH; asking for cpython in the build plan"
-    exit 0
-  fi
-  wp_read_version
+# The machine's arch: the kernel says it without a process where it can (newer kernels
+# has /proc/sys/kernel/arch); uname is the fallback.
+wp_machine=
+if [ -r /proc/sys/kernel/arch ]; then read -r wp_machine < /proc/sys/kernel/arch || :; fi
+[ -n "$wp_machine" ] || wp_machine=$(uname -m 2>/dev/null) || wp_machine=unknown
+case $wp_machine in
+  x86_64) wp_arch=amd64 wp_loader=ld-linux-x86-64.so.2 ;;
+  aarch64 | arm64) wp_arch=arm64 wp_loader=ld-linux-aarch64.so.1 ;;
+  *)
+    echo "ERROR: The writable-paths buildpack does not run on $wp_machine" >&2
+    echo >&2
+    echo "It carries its own CPython for x86_64 (linux/amd64) and aarch64 (linux/arm64) only." >&2
+    exit 1
+    ;;
+esac
+wp_runtime=$wp_bp_dir/python/$wp_arch
+if ! [ -f "$wp_runtime/lib/$wp_loader" ]; then
   {
-    echo "Writable Paths Buildpack $wp_version"
-    echo "ERROR: No Python 3.9 or newer found to apply the writable paths"
+    echo "ERROR: The writable-paths buildpack has no CPython for linux/$wp_arch"
     echo
-    echo "This buildpack runs on the build image's python3, and this build image has none"
-    echo "on PATH (Paketo base and tiny builders ship no python3; Paketo full, Heroku and"
-    echo "Google builders do)."
-    echo
-    echo "Add a CPython buildpack before this one, for example"
-    echo "  pack build IMAGE --builder paketobuildpacks/builder-jammy-base \\"
-    echo "    --buildpack paketo-buildpacks/cpython --buildpack <this buildpack>"
-    echo "or point BP_WRITABLE_PATHS_PYTHON at an interpreter."
+    echo "$wp_runtime/lib/$wp_loader is missing. Use an archive built for linux/$wp_arch"
+    echo "('make package'), or run 'make install' in a checkout used as the buildpack."
   } >&2
   exit 1
 fi
 
-exec "$wp_python" -I -S -c '
-import sys
-if sys.implementation.name != "cpython" or not (3, 9) <= sys.version_info[:2] <= (3, 14):
-    sys.exit("ERROR: %s is not CPython 3.9 to 3.14 (it is %s %s). Set "
-             "BP_WRITABLE_PATHS_PYTHON to one that is." % (sys.executable,
-             sys.implementation.name, sys.version.split()[0]))
-sys.path[:0] = [sys.argv[1] + "/src", sys.argv[1] + "/vendor"]
-from writable_paths.__main__ import main
-sys.exit(main(sys.argv[1:]))
-' "$wp_bp_dir" "$wp_phase" "$@"
+unset LD_PRELOAD LD_AUDIT
+exec "$wp_runtime/lib/$wp_loader" --inhibit-cache --library-path "$wp_runtime/lib" \
+  "$wp_runtime/bin/python3.13" -I -S -B "$wp_bp_dir/bin/entry.py" "$wp_bp_dir" "$wp_phase" "$@"

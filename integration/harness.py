@@ -32,7 +32,6 @@ container's ``/`` and the image root for the run container's ``/``, so a target
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import os
@@ -40,7 +39,6 @@ import pickle
 import shutil
 import stat
 import subprocess
-import sys
 import tarfile
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -490,34 +488,10 @@ def install_app(source: Path | None, dest: Path, owner: User, umask: int) -> Non
     _chown(dest, owner)
 
 
-def _python_suffixes(python: str) -> list[str]:
-    result = subprocess.run(
-        [python, "-I", "-c", "import importlib.machinery as m; print(*m.EXTENSION_SUFFIXES)"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.stdout.split() if result.returncode == 0 else []
-
-
-@functools.cache
 def build_path() -> str:
-    """The build image's PATH: the standard one, with the interpreter running these
-    tests put first when the standard ``python3`` cannot load the checkout's vendored
-    ``pydantic_core`` (``make install`` vendors it for the venv's CPython only; the
-    packaged buildpack carries one per CPython)."""
-    if ARCHIVE is not None:
-        return DEFAULT_PATH  # the package carries pydantic-core for CPython 3.9 to 3.14
-    vendored = [p.name for p in (REPO / "vendor").glob("pydantic_core/_pydantic_core.*.so")]
-    for directory in DEFAULT_PATH.split(":"):
-        candidate = os.path.join(directory, "python3")
-        if os.access(candidate, os.X_OK):
-            suffixes = _python_suffixes(candidate)
-            if not vendored or any(v.endswith(s) for v in vendored for s in suffixes):
-                return DEFAULT_PATH
-            break
-    own = os.path.dirname(os.path.realpath(sys.executable))
-    return f"{own}:{DEFAULT_PATH}"
+    """The build image's PATH. The buildpack never searches it: it runs its own CPython
+    (``make install`` puts this arch's in the checkout; the package carries both)."""
+    return DEFAULT_PATH
 
 
 class Sandbox:

@@ -10,9 +10,11 @@ expects::
     src/writable_paths/*.py
     vendor/<the pins of requirements/runtime.txt, unpacked from their wheels>
 
-Compiled dependencies (pydantic-core) are vendored for every CPython in
-``PYTHON_VERSIONS`` and every ``[[targets]]`` arch of buildpack.toml, side by side:
-their extension file names carry the ABI and arch, so the interpreter picks its own.
+    python/<arch>/  the bundled CPython of each target (package/runtime.py)
+
+Compiled dependencies (pydantic-core) are vendored for that CPython on every
+``[[targets]]`` arch of buildpack.toml, side by side: their extension file names carry
+the arch, so each interpreter picks its own.
 
 Wheels come from ``pip download`` (the machine's pip configuration applies) and are
 kept under ``<cache>``; a rerun with a complete cache needs no network and starts no
@@ -43,14 +45,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import runtime
 import tomllib
-from bytecode import compile_sources, default_search, find_pythons
+from bytecode import compile_sources
 
 REPO = Path(__file__).resolve().parent.parent
 REQUIREMENTS = Path("requirements") / "runtime.txt"  # in the source tree
 
-#: Every CPython the launcher may pick (bin/launcher.sh: python3.14 ... python3.9).
-PYTHON_VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
+#: The CPython the archive carries (package/runtime.py), and so the one ABI vendored.
+PYTHON_VERSION = runtime.VERSION
 #: buildpack.toml arch -> the machine name in wheel tags and extension suffixes.
 ARCHES = {"amd64": "x86_64", "arm64": "aarch64"}
 #: glibc 2.17, older than every common build image (Jammy 2.35, Noble 2.39).
@@ -454,13 +457,7 @@ def write_archive(tree: Mapping[str, Entry], out: Path) -> None:
 # -- main -----------------------------------------------------------------------
 
 
-def build(
-    wanted: Sequence[str],
-    out_dir: Path,
-    cache_dir: Path,
-    source: Path = REPO,
-    python_dirs: Sequence[Path] | None = None,
-) -> Path:
+def build(wanted: Sequence[str], out_dir: Path, cache_dir: Path, source: Path = REPO) -> Path:
     buildpack_path = source / "buildpack.toml"
     buildpack = read_buildpack(buildpack_path)
     declared = declared_targets(buildpack)
@@ -474,7 +471,7 @@ def build(
     if targets != declared:
         text = restrict_targets(text, targets)
     pins = read_pins(source / REQUIREMENTS)
-    keys = [WheelKey(p, v, t) for t in targets for v in PYTHON_VERSIONS for p in pins]
+    keys = [WheelKey(p, PYTHON_VERSION, t) for t in targets for p in pins]
     print(f"Packaging {name} {version} for {', '.join(map(str, targets))}")
     wheels = WheelCache(cache_dir).resolve(keys)
     vendor, extensions = vendor_tree(wheels)
@@ -484,33 +481,29 @@ def build(
             raise PackageError(f"{path.name}: no extension module for {key}")
     tree = checkout_tree(source, text)
     tree.update(vendor)
-    search = default_search(cache_dir) if python_dirs is None else list(python_dirs)
-    pythons = find_pythons(PYTHON_VERSIONS, search)
-    sources = {n: e.data for n, e in tree.items() if n.endswith(".py")}
     try:
-        bytecode = compile_sources(sources, pythons)
-    except RuntimeError as error:
-        raise PackageError(str(error)) from None
+        compiler = runtime.host_python(cache_dir)
+        for target in targets:
+            elves = {e: vendor[e].data for e in extensions if target.machine in e}
+            for member, (data, mode) in runtime.assemble(
+                target.arch, cache_dir, compiler, elves
+            ).items():
+                tree[member] = Entry(data, mode)
+        # bin/entry.py runs as __main__, which is never read from bytecode.
+        sources = {
+            n: e.data for n, e in tree.items() if n.endswith(".py") and not n.startswith("bin/")
+        }
+        bytecode = compile_sources(sources, {PYTHON_VERSION: compiler})
+    except (runtime.RuntimeError_, RuntimeError, OSError, subprocess.SubprocessError) as error:
+        raise PackageError(f"cannot assemble the bundled CPython: {error}") from None
     tree.update((name, Entry(data, 0o644)) for name, data in bytecode.items())
-    missing = [v for v in PYTHON_VERSIONS if v not in pythons]
 
     out_dir.mkdir(parents=True, exist_ok=True)
     write_archive(tree, out)
     shown = os.path.relpath(out) if out.is_relative_to(Path.cwd()) else str(out)
     size = out.stat().st_size
     print(f"  {len(tree)} files, {len(extensions)} extension modules")
-    versions = f"CPython {PYTHON_VERSIONS[0]} to {PYTHON_VERSIONS[-1]}"
-    print(f"  {versions}; {', '.join(p.spec for p in pins)}")
-    compiled_for = ", ".join(sorted(pythons, key=lambda v: tuple(map(int, v.split("."))))) or "none"
-    print(
-        f"  bytecode for CPython {compiled_for}"
-        + (
-            f" (no python{', python'.join(missing)} found: "
-            "those compile on every run; package/pythons.py fetches them)"
-            if missing
-            else ""
-        )
-    )
+    print(f"  CPython {PYTHON_VERSION} (Debian {runtime.SUITE}); {', '.join(p.spec for p in pins)}")
     print(f"Wrote {shown} ({size / 1e6:.1f} MB, {size} bytes)")
     return out
 
@@ -535,20 +528,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--cache", type=Path, default=REPO / "build" / "cache", help="default: build/cache/"
     )
-    parser.add_argument(
-        "--python-dir",
-        type=Path,
-        action="append",
-        help="where to look for python3.9 ... python3.14 to compile bytecode with "
-        "(repeatable); default: build/cache/pythons/bin, then PATH",
-    )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     wanted = [t for value in args.target for t in value.split(",") if t.strip()]
     try:
-        build(
-            wanted, args.out.resolve(), args.cache.resolve(), args.source.resolve(), args.python_dir
-        )
+        build(wanted, args.out.resolve(), args.cache.resolve(), args.source.resolve())
     except PackageError as error:
         print(f"package: {error}", file=sys.stderr)
         return error.status

@@ -4,8 +4,8 @@ A builder installs the buildpack read-only (root-owned; the buildpack spec marks
 the buildpack directory read-only), so the build user's Python cannot write
 ``__pycache__`` there and would compile every module on every run: 6 ms of
 detect's 14 ms and half of a small build's time, measured by ``make bench``.
-The archive therefore carries ``__pycache__/<module>.cpython-3NN.pyc`` for every
-interpreter in ``PYTHON_VERSIONS`` that the packaging machine has.
+The archive therefore carries ``__pycache__/<module>.cpython-313.pyc`` made by the
+bundled interpreter (package/runtime.py).
 
 The files use CHECKED_HASH invalidation (PEP 552): they hold a hash of their
 source instead of an mtime, so they are reproducible, and the interpreter
@@ -15,11 +15,10 @@ checks the hash on import and compiles the source itself if it differs.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 # Compiles the files named on stdin (JSON: [[source path, pyc path, shown name]]).
@@ -30,40 +29,6 @@ for source, cfile, shown in json.load(sys.stdin):
                        invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
 print(sys.implementation.cache_tag)
 """
-
-
-def find_pythons(versions: Sequence[str], search: Iterable[Path]) -> dict[str, Path]:
-    """The first ``python3.X`` in the directories ``search`` that runs and is
-    CPython 3.X, for each version (a pyenv shim of a missing version is not)."""
-    found: dict[str, Path] = {}
-    for directory in search:
-        for version in versions:
-            candidate = directory / f"python{version}"
-            if version in found or not (candidate.is_file() and os.access(candidate, os.X_OK)):
-                continue
-            if _cache_tag(candidate) == f"cpython-{version.replace('.', '')}":
-                found[version] = candidate
-    return found
-
-
-def _cache_tag(python: Path) -> str | None:
-    try:
-        proc = subprocess.run(
-            [str(python), "-I", "-S", "-c", "import sys; print(sys.implementation.cache_tag)"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
-
-
-def default_search(cache_dir: Path) -> list[Path]:
-    """``package/pythons.py``'s interpreters first, then PATH."""
-    path = [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p]
-    return [cache_dir / "pythons" / "bin", *path]
 
 
 def compile_sources(sources: Mapping[str, bytes], pythons: Mapping[str, Path]) -> dict[str, bytes]:

@@ -70,8 +70,11 @@ def probe(python: Path, version: str) -> str | None:
     return " ".join(full.split()) if tag == f"cpython-{version.replace('.', '')}" else None
 
 
-def apt_download(dest: Path, suite: str, packages: list[str], into: Path) -> None:
-    """``apt-get download`` from ``suite`` with its own sources, lists and cache (then removed)."""
+def apt_download(
+    dest: Path, suite: str, packages: list[str], into: Path, arch: str = "amd64"
+) -> None:
+    """``apt-get download`` from ``suite`` for Debian architecture ``arch``, with its own
+    sources, lists and cache (then removed); apt checks the archive's signatures."""
     if suite in UBUNTU:
         keyring = ubuntu_keyring(dest)
         uri = security = "http://archive.ubuntu.com/ubuntu"
@@ -98,8 +101,8 @@ def apt_download(dest: Path, suite: str, packages: list[str], into: Path) -> Non
             "-oDir::State::status=/dev/null",
             f"-oDir::Cache={apt / 'cache'}",
             "-oAcquire::Languages=none",
-            "-oAPT::Architecture=amd64",
-            "-oAPT::Architectures=amd64",
+            f"-oAPT::Architecture={arch}",
+            f"-oAPT::Architectures={arch}",
         ]
         if os.geteuid() == 0:  # the sandbox user _apt could not write here
             options.append("-oAPT::Sandbox::User=root")
@@ -107,7 +110,7 @@ def apt_download(dest: Path, suite: str, packages: list[str], into: Path) -> Non
         run("apt-get", "-q", *options, "download", *packages, cwd=into)
 
 
-def _tool_file(dest: Path, suite: str, package: str, inside: str) -> Path:
+def tool_file(dest: Path, suite: str, package: str, inside: str) -> Path:
     """``inside`` of ``suite``'s ``package``, unpacked under ``<dest>/tools/<package>``."""
     root = dest / "tools" / package
     path = root / inside
@@ -121,7 +124,7 @@ def _tool_file(dest: Path, suite: str, package: str, inside: str) -> Path:
 
 def ubuntu_keyring(dest: Path) -> Path:
     """Ubuntu's archive keyring, from Debian's ubuntu-keyring package (Debian-signed)."""
-    return _tool_file(
+    return tool_file(
         dest, "trixie", "ubuntu-keyring", "usr/share/keyrings/ubuntu-archive-keyring.gpg"
     )
 
@@ -131,7 +134,7 @@ def patchelf(dest: Path) -> Path:
     found = shutil.which("patchelf")
     if found:
         return Path(found)
-    return _tool_file(dest, "bookworm", "patchelf", "usr/bin/patchelf")
+    return tool_file(dest, "bookworm", "patchelf", "usr/bin/patchelf")
 
 
 def extract(debs: Iterable[Path], root: Path) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 BP_ID = "community/writable-paths"
 BP_DIR_NAME = BP_ID.replace("/", "_")  # its layers dir: <layers>/community_writable-paths
-BUILDPACK_PARTS = ("buildpack.toml", "bin", "src", "vendor")
+BUILDPACK_PARTS = ("buildpack.toml", "bin", "src", "vendor", "python")
 AS_ROOT = os.geteuid() == 0
 # PATH of an Ubuntu build image (Paketo Jammy full has python3 in /usr/bin).
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -127,8 +127,10 @@ def copy_buildpack(target: Path, archive: str | None = None) -> None:
         for part in BUILDPACK_PARTS:
             src = REPO / part
             if src.is_dir():
-                shutil.copytree(src, target / part, symlinks=True, ignore=ignore)
-            else:
+                # python/ holds the stdlib as sourceless bytecode: copied as it is.
+                kept = None if part == "python" else ignore
+                shutil.copytree(src, target / part, symlinks=True, ignore=kept)
+            elif src.exists():
                 shutil.copy2(src, target / part)
     for dirpath, _dirnames, filenames in os.walk(target):
         os.chmod(dirpath, 0o755)

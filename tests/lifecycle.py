@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from support import BUILD_GID, BUILD_UID
+from support import BUILD_GID, BUILD_UID, REPO
 
 from testing.cnb import BP_DIR_NAME, Dirs, User, copy_buildpack, phase_command, phase_env
 
@@ -27,6 +27,20 @@ GID = BUILD_GID if AS_ROOT else os.getgid()
 SETPRIV = shutil.which("setpriv") or "setpriv"
 BP_LAYER = BP_DIR_NAME
 __all__ = ["AS_ROOT", "BP_LAYER", "GID", "UID", "Platform", "copy_buildpack", "platform"]
+
+
+def bundled_python(buildpack: Path = REPO) -> list[str]:
+    """The command that starts the bundled CPython of ``buildpack`` for this machine,
+    as bin/launcher.sh starts it (``make install`` puts it in the checkout)."""
+    import platform as host
+
+    arch, loader = {
+        "x86_64": ("amd64", "ld-linux-x86-64.so.2"),
+        "aarch64": ("arm64", "ld-linux-aarch64.so.1"),
+    }[host.machine()]
+    lib = buildpack / "python" / arch / "lib"
+    python = buildpack / "python" / arch / "bin" / "python3.13"
+    return [str(lib / loader), "--inhibit-cache", "--library-path", str(lib), str(python)]
 
 
 class Platform:

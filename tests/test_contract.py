@@ -86,13 +86,12 @@ def test_detect_reads_patterns_from_platform_env(cnb: Platform) -> None:
     assert "BP_WRITABLE_PATHS:2" in result.stderr
 
 
-def test_detect_without_python_requests_cpython_or_nothing(cnb: Platform) -> None:
+def test_detect_without_python_on_path_runs_the_bundled_one(cnb: Platform) -> None:
     cnb.write(".writable-paths", "log/\n")
     result = cnb.run("detect", path="/nonexistent")
     assert result.returncode == 0, result.stderr
-    plan = tomllib.loads(cnb.plan.read_text())
-    assert plan["requires"] == [{"name": "cpython", "metadata": {"build": True}}]
-    assert plan["or"] == [{}]
+    assert "1 pattern(s)" in result.stdout
+    assert not cnb.plan.exists() or "cpython" not in cnb.plan.read_text()
 
 
 def test_detect_accepts_positional_arguments_only(cnb: Platform) -> None:
@@ -225,12 +224,15 @@ def test_build_warns_about_unselected_paths_it_cannot_tighten(cnb: Platform) -> 
     assert "stays writable" in result.stdout
 
 
-def test_build_without_python_but_with_patterns_explains_what_to_do(cnb: Platform) -> None:
+def test_build_without_python_on_path_validates_settings_with_the_bundled_one(
+    cnb: Platform,
+) -> None:
     cnb.write(".writable-paths", "log/\n")
+    cnb.env("BP_WRITABLE_PATHS_STRICT", "maybe")
     result = cnb.run("build", path="/nonexistent")
-    assert result.returncode == 1
-    assert "paketo-buildpacks/cpython" in result.stderr
-    assert "BP_WRITABLE_PATHS_PYTHON" in result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Invalid value for BP_WRITABLE_PATHS_STRICT" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_build_accepts_positional_arguments_only(cnb: Platform) -> None:
@@ -249,13 +251,6 @@ def test_build_twice_gives_the_same_result(cnb: Platform) -> None:
     assert second_run.returncode == 0
     assert "Made read-only for group and others: 0 paths" in second_run.stdout
     assert {p: os.lstat(p).st_mode for p in [cnb.app, *cnb.app.rglob("*")]} == first
-
-
-def test_python_interpreter_can_be_chosen(cnb: Platform) -> None:
-    cnb.write(".writable-paths", "log/\n")
-    cnb.env("BP_WRITABLE_PATHS_PYTHON", "/usr/bin/python3")
-    result = cnb.run("build", path="/nonexistent")
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_build_explains_dependencies_that_do_not_fit_the_python(tmp_path: Path) -> None:
@@ -345,24 +340,3 @@ def test_build_on_a_large_app_walks_with_worker_processes(cnb: Platform) -> None
     assert f"storage/cache{2 * START_AFTER}/root.db" in result.stderr
     assert f"vendor/gem{2 * START_AFTER}/lib/shared.rb" in result.stdout  # a warning
     assert_no_traceback(result)
-
-
-@needs_root
-def test_the_first_path_directory_with_a_python_wins(cnb: Platform) -> None:
-    """PATH order decides; within a directory a versioned name (taken without
-    running it) comes before `python3` (checked with `python -V`)."""
-    if not Path("/usr/bin/python3.11").exists():
-        pytest.skip("needs /usr/bin/python3.11")
-    plain, versioned = cnb.root / "plain", cnb.root / "versioned"
-    for directory, name in ((plain, "python3"), (versioned, "python3.11")):
-        directory.mkdir()
-        (directory / name).symlink_to("/usr/bin/python3.11")
-    cnb.write(".writable-paths", "log/\n")
-    cnb.env("BP_LOG_LEVEL", "DEBUG")
-    for path, chosen in (
-        (f"{plain}:{versioned}", plain / "python3"),
-        (f"{versioned}:{plain}", versioned / "python3.11"),
-    ):
-        result = cnb.run("build", path=path)
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert f"({chosen})" in result.stdout

@@ -47,8 +47,8 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _missing_dependency(buildpack_dir: str, err: ImportError) -> int:
-    """The vendored dependencies do not fit this interpreter (a checkout's
-    ``vendor/`` holds pydantic-core for one Python only; the package has 3.9 to 3.14)."""
+    """The vendored dependencies are missing or do not fit the bundled interpreter
+    (a checkout where ``make install`` has not run, or a damaged package)."""
     import platform
 
     message = wording.missing_dependency(

@@ -519,9 +519,8 @@ def missing_dependency(version: str, machine: str, module: str, vendor: str, err
     return (
         "Cannot load the buildpack's dependencies with this Python\n\n"
         f"Python {version} on {machine} cannot import {module} from {vendor} ({err}).\n\n"
-        "Use the packaged buildpack ('make package' builds it for CPython 3.9 to 3.14 on "
-        "amd64 and arm64), or set BP_WRITABLE_PATHS_PYTHON to the Python that ran "
-        "'make install'."
+        "Use the packaged buildpack ('make package'), or run 'make install' in a checkout "
+        "used as the buildpack."
     )
 
 

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Union
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from lifecycle import bundled_python
 from support import BUILD_GID, BUILD_UID, REPO, needs_root
 
 from testing.cnb import Dirs, User, copy_buildpack, phase_command, phase_env
@@ -190,27 +191,6 @@ def allowed_changes(
 _pristine: list[Path] = []
 
 
-def _build_python() -> str | None:
-    """The interpreter bin/build will pick as the build user (first python3 on PATH)."""
-    found = subprocess.run(
-        [
-            SETPRIV,
-            f"--reuid={BUILD_UID}",
-            f"--regid={BUILD_GID}",
-            "--clear-groups",
-            "/bin/sh",
-            "-c",
-            "command -v python3",
-        ],
-        env={"PATH": PATH},
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd="/",
-    )
-    return found.stdout.strip() or None
-
-
 def pristine_buildpack() -> Path:
     """One root-owned copy of the buildpack per session, compiled ahead by the
     interpreter the build will use (a root-owned buildpack cannot cache bytecode;
@@ -221,13 +201,12 @@ def pristine_buildpack() -> Path:
     os.chmod(root, 0o755)
     target = root / "buildpack"
     copy_buildpack(target)
-    python = _build_python() if os.geteuid() == 0 else shutil.which("python3", path=PATH)
-    if python:
-        subprocess.run(
-            [python, "-m", "compileall", "-q", str(target / "src"), str(target / "vendor")],
-            capture_output=True,
-            check=False,
-        )
+    subprocess.run(
+        [*bundled_python(target), "-I", "-m", "compileall", "-q", "--invalidation-mode",
+         "checked-hash", str(target / "src"), str(target / "vendor")],
+        capture_output=True,
+        check=True,
+    )  # fmt: skip
     atexit.register(remove_tree, root)
     _pristine.append(target)
     return target
