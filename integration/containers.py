@@ -70,7 +70,9 @@ def manifest(app_dir: Path, fmt: str, group: int, env: Mapping[str, str]) -> Man
     command = [sys.executable, "-m", "writable_paths.cli", "manifest", "--format", fmt]
     command += ["--group", str(group), str(app_dir)]
     clean = {k: v for k, v in os.environ.items() if not k.startswith("BP_")}
-    pythonpath = os.pathsep.join([str(REPO / "src"), str(REPO / "vendor")])
+    # The command as the app developer runs it: this venv's Python and packages (vendor/
+    # holds the bundled interpreter's pydantic-core, not this one's).
+    pythonpath = str(REPO / "src")
     done = subprocess.run(
         command,
         env={**clean, **env, "PYTHONPATH": pythonpath},
