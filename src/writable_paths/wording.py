@@ -657,3 +657,22 @@ def cli_bug(kind: str, err: object) -> str:
         f"writable-paths failed unexpectedly ({kind}: {err}). "
         "This is a bug; please report it with the command you ran."
     )
+
+
+# -- writable-paths suggest ------------------------------------------------------
+
+
+def log_unreadable(log: str, cause: str) -> UserError:
+    return UserError(
+        f"Cannot read the log {log}",
+        f"{log}: {cause}.",
+        "Give the log file, or '-' (or nothing) to read standard input.",
+    )
+
+
+def suggest_cannot_write(name: str, path: str, cause: str) -> UserError:
+    return UserError(f"Cannot write {name}", f"{path}: {cause}.")
+
+
+def suggest_not_a_file(name: str, path: str) -> UserError:
+    return UserError(f"Cannot write {name}", f"{path} is not a regular file.")

@@ -11,7 +11,8 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from ..errors import UserError, printable
+from .. import wording
+from ..errors import printable
 from . import app_readers, starter
 from .explain import Explainer, PathError
 from .preview import Config, load
@@ -46,12 +47,6 @@ NEXT_WRITE = "Run again with --write to append them to {file}, then rebuild."
 WROTE = "Appended {count} to {file}. Run 'writable-paths check', then rebuild."
 NOTHING_TO_WRITE = "Nothing to write: {file} already selects every directory above."
 WRITE_HEADER = "# Added by writable-paths suggest from {log}:"
-CANNOT_READ = "Cannot read the log {log}"
-CANNOT_WRITE = "Cannot write {file}"
-NOT_A_FILE = "{file} is not a regular file."
-BAD_APP_PATH = "Invalid --app-path"
-BAD_APP_PATH_DETAIL = "'{value}' is not an absolute path."
-BAD_APP_PATH_HINT = "Give the app directory inside the image (CNB images use /workspace)."
 STDIN = "standard input"
 MAX_LOG_BYTES = 256 * 1024 * 1024
 
@@ -68,11 +63,7 @@ def _lines(log: str) -> Iterable[str]:
         with open(log, "rb") as handle:
             data = handle.read(MAX_LOG_BYTES)
     except OSError as err:
-        raise UserError(
-            CANNOT_READ.format(log=log),
-            f"{log}: {err.strerror}.",
-            "Give the log file, or '-' (or nothing) to read standard input.",
-        ) from None
+        raise wording.log_unreadable(log, str(err.strerror)) from None
     yield from data.decode("utf-8", "replace").splitlines()
 
 
@@ -111,7 +102,7 @@ def _selected_by(explainer: Explainer, item: Suggestion) -> str | None:
 
 def run(log: str, app: str, app_path: str, write: bool, out: TextIO) -> int:
     if not app_path.startswith("/"):
-        raise UserError(BAD_APP_PATH, BAD_APP_PATH_DETAIL.format(value=app_path), BAD_APP_PATH_HINT)
+        raise wording.bad_app_path(app_path)
     config = load(app)
     name = config.settings.pattern_file
     shown_log = STDIN if log == "-" else log
@@ -207,11 +198,11 @@ def _append(config: Config, name: str, new: list[Suggestion], log: str) -> None:
     try:
         fd = os.open(path, flags, 0o644)
     except OSError as err:
-        raise UserError(CANNOT_WRITE.format(file=name), f"{path}: {err.strerror}.") from None
+        raise wording.suggest_cannot_write(name, path, str(err.strerror)) from None
     with os.fdopen(fd, "r+b") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise UserError(CANNOT_WRITE.format(file=name), NOT_A_FILE.format(file=path))
+            raise wording.suggest_not_a_file(name, path)
         text = []
         if info.st_size:
             handle.seek(-1, os.SEEK_END)
