@@ -746,3 +746,53 @@ def cli_bug(kind: str, err: object) -> str:
         f"writable-paths failed unexpectedly ({kind}: {err}). "
         "This is a bug; please report it with the command you ran."
     )
+
+
+# -- writable-paths suggest ------------------------------------------------------
+
+SUGGEST_TITLE = "writable-paths suggest: {errors} in {log}"
+SUGGEST_NONE_FOUND = (
+    "No permission errors found in {log}. suggest reads the errors Ruby, Node, PHP, "
+    "Python, Java and nginx print (EACCES, 'Permission denied', 'Read-only file system')."
+)
+SUGGEST_ADD = "Lines to add to {file}:"
+SUGGEST_LINE_REFS = "    from {log} line{s} {lines}{runtimes}"
+SUGGEST_ALREADY = "Already writable (rebuild the image if the log is older than the configuration):"
+SUGGEST_ALREADY_ITEM = "  {pattern}  selected by {source}"
+SUGGEST_VOLUMES = (
+    "Read-only file system: the container's root file system is read-only, so no "
+    "pattern can fix these; give each directory a volume:"
+)
+SUGGEST_VOLUME_SELECTED = (
+    "    selected by {source}: 'writable-paths manifest --format kubernetes' mounts it"
+)
+SUGGEST_VOLUME_NOT_SELECTED = (
+    "    not selected yet: add {pattern} to {file}, then 'writable-paths manifest "
+    "--format kubernetes' (or compose) prints its volume"
+)
+SUGGEST_OUTSIDE = (
+    "Ignored: outside the app directory {app_path} (the buildpack changes nothing there):"
+)
+SUGGEST_OUTSIDE_ITEM = "  {path} (line {line})"
+SUGGEST_NOTES = "Notes:"
+SUGGEST_NEXT_WRITE = "Run again with --write to append them to {file}, then rebuild."
+SUGGEST_WROTE = "Appended {count} to {file}. Run 'writable-paths check', then rebuild."
+SUGGEST_NOTHING_TO_WRITE = "Nothing to write: {file} already selects every directory above."
+SUGGEST_WRITE_HEADER = "# Added by writable-paths suggest from {log}:"
+SUGGEST_STDIN = "standard input"
+
+
+def log_unreadable(log: str, cause: str) -> UserError:
+    return UserError(
+        f"Cannot read the log {log}",
+        f"{log}: {cause}.",
+        "Give the log file, or '-' (or nothing) to read standard input.",
+    )
+
+
+def suggest_cannot_write(name: str, path: str, cause: str) -> UserError:
+    return UserError(f"Cannot write {name}", f"{path}: {cause}.")
+
+
+def suggest_not_a_file(name: str, path: str) -> UserError:
+    return UserError(f"Cannot write {name}", f"{path} is not a regular file.")

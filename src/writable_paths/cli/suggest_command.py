@@ -11,53 +11,14 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from ..errors import UserError, printable
+from .. import wording
+from ..errors import printable
 from . import app_readers, starter
 from .explain import Explainer, PathError
 from .preview import Config, load
 from .suggest import Known, Proposal, Suggestion, propose, scan
 
-# -- what the user reads -------------------------------------------------------
-
-TITLE = "writable-paths suggest: {errors} in {log}"
-NONE_FOUND = (
-    "No permission errors found in {log}. suggest reads the errors Ruby, Node, PHP, "
-    "Python, Java and nginx print (EACCES, 'Permission denied', 'Read-only file system')."
-)
-ADD = "Lines to add to {file}:"
-LINE_REFS = "    from {log} line{s} {lines}{runtimes}"
-ALREADY = "Already writable (rebuild the image if the log is older than the configuration):"
-ALREADY_ITEM = "  {pattern}  selected by {source}"
-VOLUMES = (
-    "Read-only file system: the container's root file system is read-only, so no "
-    "pattern can fix these; give each directory a volume:"
-)
-VOLUME_SELECTED = (
-    "    selected by {source}: 'writable-paths manifest --format kubernetes' mounts it"
-)
-VOLUME_NOT_SELECTED = (
-    "    not selected yet: add {pattern} to {file}, then 'writable-paths manifest "
-    "--format kubernetes' (or compose) prints its volume"
-)
-OUTSIDE = "Ignored: outside the app directory {app_path} (the buildpack changes nothing there):"
-OUTSIDE_ITEM = "  {path} (line {line})"
-NOTES = "Notes:"
-NEXT_WRITE = "Run again with --write to append them to {file}, then rebuild."
-WROTE = "Appended {count} to {file}. Run 'writable-paths check', then rebuild."
-NOTHING_TO_WRITE = "Nothing to write: {file} already selects every directory above."
-WRITE_HEADER = "# Added by writable-paths suggest from {log}:"
-CANNOT_READ = "Cannot read the log {log}"
-CANNOT_WRITE = "Cannot write {file}"
-NOT_A_FILE = "{file} is not a regular file."
-BAD_APP_PATH = "Invalid --app-path"
-BAD_APP_PATH_DETAIL = "'{value}' is not an absolute path."
-BAD_APP_PATH_HINT = "Give the app directory inside the image (CNB images use /workspace)."
-STDIN = "standard input"
 MAX_LOG_BYTES = 256 * 1024 * 1024
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
 
 
 def _lines(log: str) -> Iterable[str]:
@@ -68,11 +29,7 @@ def _lines(log: str) -> Iterable[str]:
         with open(log, "rb") as handle:
             data = handle.read(MAX_LOG_BYTES)
     except OSError as err:
-        raise UserError(
-            CANNOT_READ.format(log=log),
-            f"{log}: {err.strerror}.",
-            "Give the log file, or '-' (or nothing) to read standard input.",
-        ) from None
+        raise wording.log_unreadable(log, str(err.strerror)) from None
     yield from data.decode("utf-8", "replace").splitlines()
 
 
@@ -111,10 +68,10 @@ def _selected_by(explainer: Explainer, item: Suggestion) -> str | None:
 
 def run(log: str, app: str, app_path: str, write: bool, out: TextIO) -> int:
     if not app_path.startswith("/"):
-        raise UserError(BAD_APP_PATH, BAD_APP_PATH_DETAIL.format(value=app_path), BAD_APP_PATH_HINT)
+        raise wording.bad_app_path(app_path)
     config = load(app)
     name = config.settings.pattern_file
-    shown_log = STDIN if log == "-" else log
+    shown_log = wording.SUGGEST_STDIN if log == "-" else log
     app_dir = config.app_dir
     proposal = propose(scan(_lines(log)), app_path, _databases(app_dir), _known(app_dir))
     explainer = Explainer(config)
@@ -125,33 +82,34 @@ def run(log: str, app: str, app_path: str, write: bool, out: TextIO) -> int:
         out.write(printable(text, keep_newlines=True) + "\n")
 
     if not proposal.errors:
-        say(NONE_FOUND.format(log=shown_log))
+        say(wording.SUGGEST_NONE_FOUND.format(log=shown_log))
         return 0
     say(
-        TITLE.format(
-            errors=_plural(proposal.errors, "permission error", "permission errors"), log=shown_log
+        wording.SUGGEST_TITLE.format(
+            errors=wording.plural(proposal.errors, "permission error", "permission errors"),
+            log=shown_log,
         )
     )
     new = [s for s in proposal.suggestions if s.selected_by is None]
     _render(say, proposal, new, shown_log, name, app_path)
     if not new:
         if write and proposal.suggestions:
-            say(NOTHING_TO_WRITE.format(file=name))
+            say(wording.SUGGEST_NOTHING_TO_WRITE.format(file=name))
         return 0
     if not write:
         say()
-        say(NEXT_WRITE.format(file=name))
+        say(wording.SUGGEST_NEXT_WRITE.format(file=name))
         return 0
     _append(config, name, new, shown_log)
     say()
-    say(WROTE.format(count=_plural(len(new), "line", "lines"), file=name))
+    say(wording.SUGGEST_WROTE.format(count=wording.plural(len(new), "line", "lines"), file=name))
     return 0
 
 
 def _refs(item: Suggestion, log: str) -> str:
     lines = ", ".join(str(n) for n in item.lines[:10]) + (", ..." if len(item.lines) > 10 else "")
     runtimes = f" ({', '.join(item.runtimes)})" if item.runtimes else ""
-    return LINE_REFS.format(
+    return wording.SUGGEST_LINE_REFS.format(
         log=log, s="s" if len(item.lines) > 1 else "", lines=lines, runtimes=runtimes
     )
 
@@ -166,7 +124,7 @@ def _render(
 ) -> None:
     if new:
         say()
-        say(ADD.format(file=name))
+        say(wording.SUGGEST_ADD.format(file=name))
         for item in new:
             say(f"  {item.pattern}")
             say(f"    why: {item.reason}")
@@ -174,27 +132,27 @@ def _render(
     already = [s for s in proposal.suggestions if s.selected_by is not None]
     if already:
         say()
-        say(ALREADY)
+        say(wording.SUGGEST_ALREADY)
         for item in already:
-            say(ALREADY_ITEM.format(pattern=item.pattern, source=item.selected_by))
+            say(wording.SUGGEST_ALREADY_ITEM.format(pattern=item.pattern, source=item.selected_by))
     if proposal.volumes:
         say()
-        say(VOLUMES)
+        say(wording.SUGGEST_VOLUMES)
         for item in proposal.volumes:
             say(f"  {app_path.rstrip('/')}/{item.directory}")
             say(_refs(item, log))
             if item.selected_by is not None:
-                say(VOLUME_SELECTED.format(source=item.selected_by))
+                say(wording.SUGGEST_VOLUME_SELECTED.format(source=item.selected_by))
             else:
-                say(VOLUME_NOT_SELECTED.format(pattern=item.pattern, file=name))
+                say(wording.SUGGEST_VOLUME_NOT_SELECTED.format(pattern=item.pattern, file=name))
     if proposal.outside:
         say()
-        say(OUTSIDE.format(app_path=app_path))
+        say(wording.SUGGEST_OUTSIDE.format(app_path=app_path))
         for path, line in proposal.outside[:20]:
-            say(OUTSIDE_ITEM.format(path=path, line=line))
+            say(wording.SUGGEST_OUTSIDE_ITEM.format(path=path, line=line))
     if proposal.hints:
         say()
-        say(NOTES)
+        say(wording.SUGGEST_NOTES)
         for hint in proposal.hints:
             say(f"  {hint}")
 
@@ -207,18 +165,18 @@ def _append(config: Config, name: str, new: list[Suggestion], log: str) -> None:
     try:
         fd = os.open(path, flags, 0o644)
     except OSError as err:
-        raise UserError(CANNOT_WRITE.format(file=name), f"{path}: {err.strerror}.") from None
+        raise wording.suggest_cannot_write(name, path, str(err.strerror)) from None
     with os.fdopen(fd, "r+b") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise UserError(CANNOT_WRITE.format(file=name), NOT_A_FILE.format(file=path))
+            raise wording.suggest_not_a_file(name, path)
         text = []
         if info.st_size:
             handle.seek(-1, os.SEEK_END)
             if handle.read(1) != b"\n":
                 text.append("")
             text.append("")
-        text.append(WRITE_HEADER.format(log=log))
+        text.append(wording.SUGGEST_WRITE_HEADER.format(log=log))
         for item in new:
             text.append(f"# {item.reason[:1].upper()}{item.reason[1:]}.")
             text.append(item.pattern)
