@@ -59,6 +59,14 @@ for wp_name in BP_WRITABLE_PATHS_FILE BP_WRITABLE_PATHS BP_WRITABLE_PATHS_STRICT
   fi
 done
 
+# A pattern file with a misspelled name (.writeable-paths, writable_paths.txt...): the
+# Python side names it, so that the app developer learns why nothing is writable.
+if [ "$wp_configured" = false ]; then
+  for wp_name in .[Ww][Rr][Ii][Tt]*[Pp][Aa][Tt][Hh]* [Ww][Rr][Ii][Tt]*[Pp][Aa][Tt][Hh]*; do
+    if [ -e "$wp_name" ] || [ -L "$wp_name" ]; then wp_configured=true; break; fi
+  done
+fi
+
 if [ "$wp_configured" = false ]; then
   if [ "$wp_phase" = build ]; then
     wp_version=unknown

@@ -152,3 +152,21 @@ def test_explain_shows_the_warning_of_the_line_that_decided(tmp_path: Path) -> N
     assert code == 0
     [item] = json.loads(out.getvalue())["paths"]
     assert any("Select the directory instead: '/db/'" in note for note in item["notes"])
+
+
+def test_detect_and_build_name_a_misspelled_pattern_file(cnb: Platform) -> None:
+    cnb.write(".writeable-paths", "log/\n")
+    cnb.mkdir("log")
+    for phase in ("detect", "build"):
+        result = cnb.run(phase)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "'.writeable-paths' looks like a misspelled pattern file" in result.stdout
+    assert stat.S_IMODE(os.stat(cnb.app / "log").st_mode) == 0o755  # nothing changed
+
+
+def test_a_name_that_only_looks_alike_is_not_configuration(cnb: Platform) -> None:
+    cnb.write("write-path-helper.js", "")
+    result = cnb.run("build")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No writable paths configured" in result.stdout
+    assert "misspelled" not in result.stdout

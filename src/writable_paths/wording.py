@@ -382,6 +382,9 @@ def not_configured(pattern_file: str) -> str:
     return f"No writable paths configured (no {pattern_file} file, BP_WRITABLE_PATHS unset)"
 
 
+NOTHING_TO_DO = "{}: nothing to do"
+
+
 def applying(gid: int, strict: bool) -> str:
     return f"Applying permissions (group {gid}, strict={str(strict).lower()})"
 

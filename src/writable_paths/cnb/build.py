@@ -40,6 +40,12 @@ def main(buildpack_dir: str, args: Sequence[str]) -> int:
         if misspelled.total():
             reporter.step(wording.not_configured(settings.pattern_file))
             reporter.findings(misspelled, settings.pattern_file)
+        elif not settings.extra_patterns.strip() and not os.path.lexists(
+            os.path.join(inputs.app_dir, settings.pattern_file)
+        ):
+            reporter.step(
+                wording.NOTHING_TO_DO.format(wording.not_configured(settings.pattern_file))
+            )
         else:
             reporter.step(wording.no_patterns(settings.pattern_file))
         return EXIT_PASS
