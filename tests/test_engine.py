@@ -304,3 +304,15 @@ def test_printable_escapes_what_would_break_a_line() -> None:
     assert printable("caf\udce9") == "caf\\xe9"
     assert printable("café") == "café"
     assert printable("a\nb", keep_newlines=True) == "a\nb"
+
+
+def test_printable_escapes_c1_separators_and_bidi_controls() -> None:
+    from writable_paths.errors import printable
+
+    forged = "x\u2028    Writable: etc"
+    assert "\u2028" not in printable(forged)
+    assert printable(forged) == "x\\u2028    Writable: etc"
+    for code in (0x85, 0x9B, 0x2028, 0x2029, 0x202A, 0x202E, 0x2066, 0x2069, 0x200B):
+        escaped = printable(f"a{chr(code)}b")
+        assert escaped == f"a\\u{code:04x}b", hex(code)
+    assert printable("a\u00a0b") == "a\u00a0b"  # a no-break space is no control

@@ -426,3 +426,13 @@ def test_random_trees_and_patterns(tmp_path: Path, seed: int) -> None:
     for k in range(PATTERN_FILES_PER_TREE):
         patterns = random_patterns(rng)
         compare(tmp_path, patterns, label=f"(seed {seed}, pattern file {k})")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_many_patterns_through_the_index_match_git(tmp_path: Path, seed: int) -> None:
+    """Hundreds of mixed patterns (literal, wildcard, anchored, negated, dir-only)
+    in one file: the index that narrows candidates must change no answer."""
+    rng = random.Random(50_000 + seed)
+    random_tree(rng, tmp_path)
+    lines = b"".join(random_patterns(rng).replace(b"\r\n", b"\n") + b"\n" for _ in range(150))
+    compare(tmp_path, lines, f"(many patterns, seed {50_000 + seed})")

@@ -38,17 +38,30 @@ class PatternError(UserError):
 
 
 def printable(text: str, keep_newlines: bool = False) -> str:
-    """``text`` safe to print on one line: control characters, and the bytes of a
-    name that is not UTF-8, become ``\\xNN`` (a file name may hold any of them)."""
-    if text.isprintable():
+    """``text`` safe to print on one line: every code point in the Unicode
+    categories Cc, Cf, Zl and Zp (C0 and C1 controls, line and paragraph
+    separators, bidirectional controls) becomes an escape, and so do the bytes of
+    a name that is not UTF-8 (``\\xNN``): a file name may hold any of them, and
+    none may forge or hide an output line."""
+    if text.isprintable():  # no Cc, Cf, Zl, Zp (nor other separators): the usual case
         return text
     out = []
     for char in text:
         code = ord(char)
-        if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif (code < 0x20 or code == 0x7F) and not (keep_newlines and char == "\n"):
-            out.append(f"\\x{code:02x}")
-        else:
+        if char.isprintable() or (keep_newlines and char == "\n"):
             out.append(char)
+        elif 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif _hides_or_breaks(char):
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(char)  # e.g. a no-break space: printable enough
     return "".join(out)
+
+
+def _hides_or_breaks(char: str) -> bool:
+    import unicodedata  # only for text that is not plainly printable (0.4 ms)
+
+    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs")
