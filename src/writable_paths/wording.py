@@ -9,7 +9,7 @@ Each error is a title, what happened, and what to do (``errors.UserError``).
 from __future__ import annotations
 
 from .core import findings as F
-from .errors import UserError
+from .errors import PatternError, UserError
 
 TYPE_CHECKING = False  # the build imports this module: no typing at run time
 if TYPE_CHECKING:
@@ -438,6 +438,65 @@ def interpreter(version: str, executable: str) -> str:
 
 def detect_configured(count: int) -> str:
     return f"writable-paths: {count} pattern(s) configured"
+
+
+# -- pattern lines ------------------------------------------------------------------
+
+_DIRECTORIES = (
+    "Select directories rather than individual files (a directory pattern such as "
+    "'storage/' covers everything beneath it)."
+)
+
+
+def too_many_patterns(origin: str, line: int, limit: int) -> PatternError:
+    return PatternError(origin, line, f"More than {limit:,} patterns in all.", _DIRECTORIES)
+
+
+def line_too_long(origin: str, line: int, length: int, limit: int) -> PatternError:
+    return PatternError(
+        origin,
+        line,
+        f"The line is {length:,} bytes long; the limit is {limit:,} "
+        "(no path on Linux is longer, so such a pattern cannot be meant).",
+        "Shorten the pattern, or split it into several lines.",
+    )
+
+
+def nul_in_line(origin: str, line: int) -> PatternError:
+    return PatternError(
+        origin,
+        line,
+        "The line contains a NUL byte.",
+        "Remove the NUL byte; it cannot appear in a path.",
+    )
+
+
+def not_utf8(origin: str, line: int, position: int, byte: int) -> PatternError:
+    return PatternError(
+        origin,
+        line,
+        f"The line is not valid UTF-8 (byte {position} is 0x{byte:02x}).",
+        "Save the file as UTF-8.",
+    )
+
+
+def dotdot(origin: str, line: int, text: str) -> PatternError:
+    return PatternError(
+        origin,
+        line,
+        f"The pattern '{text}' has a '..' segment. Patterns name paths inside the "
+        "app directory; '..' would leave it.",
+        "Write the path relative to the app root, without '..'.",
+    )
+
+
+def file_too_large(origin: str, size: int, limit: int) -> UserError:
+    return UserError(
+        f"Pattern file {origin} is too large",
+        f"It holds {size:,} bytes; the limit is {limit:,} (1 MiB).",
+        "Select directories rather than individual files: a directory pattern "
+        "such as 'storage/' covers everything beneath it.",
+    )
 
 
 # -- settings and the pattern file -------------------------------------------------

@@ -7,7 +7,8 @@ buildpack cannot act on safely, naming the file and line.
 
 from __future__ import annotations
 
-from ..errors import PatternError, UserError
+from .. import wording
+from ..errors import PatternError
 from .wildmatch import DOUBLESTAR, Segment, compile_path, compile_pathname, has_wildcard
 
 TYPE_CHECKING = False  # detect imports this module: no dataclasses or typing at run time
@@ -102,13 +103,7 @@ class PatternSet:
 
 
 def _too_many(origin: str, line: int) -> PatternError:
-    return PatternError(
-        origin,
-        line,
-        f"More than {MAX_PATTERNS:,} patterns in all.",
-        "Select directories rather than individual files (a directory pattern such as "
-        "'storage/' covers everything beneath it).",
-    )
+    return wording.too_many_patterns(origin, line, MAX_PATTERNS)
 
 
 def trim_trailing_spaces(line: bytes) -> bytes:
@@ -138,29 +133,13 @@ def parse_line(raw: bytes, origin: str, number: int) -> Pattern | None:
     if not raw or raw.startswith(b"#"):
         return None  # git ignores comments whatever they hold
     if len(raw) > MAX_LINE_BYTES:
-        raise PatternError(
-            origin,
-            number,
-            f"The line is {len(raw):,} bytes long; the limit is {MAX_LINE_BYTES:,} "
-            "(no path on Linux is longer, so such a pattern cannot be meant).",
-            "Shorten the pattern, or split it into several lines.",
-        )
+        raise wording.line_too_long(origin, number, len(raw), MAX_LINE_BYTES)
     if b"\0" in raw:
-        raise PatternError(
-            origin,
-            number,
-            "The line contains a NUL byte.",
-            "Remove the NUL byte; it cannot appear in a path.",
-        )
+        raise wording.nul_in_line(origin, number)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise PatternError(
-            origin,
-            number,
-            f"The line is not valid UTF-8 (byte {err.start + 1} is 0x{raw[err.start]:02x}).",
-            "Save the file as UTF-8.",
-        ) from None
+        raise wording.not_utf8(origin, number, err.start + 1, raw[err.start]) from None
     line = trim_trailing_spaces(raw)
     if not line.strip(b" "):
         return None
@@ -184,13 +163,7 @@ def parse_line(raw: bytes, origin: str, number: int) -> Pattern | None:
         only = elements[0]
         elements = (DOUBLESTAR, _ANY_NAME if only is DOUBLESTAR else only)
     if any(isinstance(e, Segment) and e.literal == b".." for e in elements):
-        raise PatternError(
-            origin,
-            number,
-            f"The pattern '{text}' has a '..' segment. Patterns name paths inside the "
-            "app directory; '..' would leave it.",
-            "Write the path relative to the app root, without '..'.",
-        )
+        raise wording.dotdot(origin, number, text)
     source = Source(origin, number, text)
     creates = None
     if dir_only and not negated and not has_wildcard(body):
@@ -203,12 +176,7 @@ def parse_line(raw: bytes, origin: str, number: int) -> Pattern | None:
 def parse_file(data: bytes, origin: str) -> PatternSet:
     """Parse the bytes of a pattern file named ``origin`` (for messages)."""
     if len(data) > MAX_FILE_BYTES:
-        raise UserError(
-            f"Pattern file {origin} is too large",
-            f"It holds {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,} (1 MiB).",
-            "Select directories rather than individual files: a directory pattern "
-            "such as 'storage/' covers everything beneath it.",
-        )
+        raise wording.file_too_large(origin, len(data), MAX_FILE_BYTES)
     if data.startswith(BOM):
         data = data[len(BOM) :]
     patterns: list[Pattern] = []
