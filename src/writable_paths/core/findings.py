@@ -26,6 +26,7 @@ BLOCKED = "blocked"  # a declared directory cannot be created: a file is in the 
 TIGHTEN_FAILED = "tighten-failed"  # an unselected path stays writable (cause)
 SET_ID_DROPPED = "set-id-dropped"  # a selected setuid/setgid file lost those bits
 MOUNT = "mount"  # a mount point inside the app: left as it is, with all beneath it
+LABEL_SHORTENED = "label-shortened"  # the label names enclosing directories (count: roots)
 # Failures: the build cannot be right.
 UNCHANGEABLE = "unchangeable"  # a selected path the build user cannot change (cause)
 CANNOT_CREATE = "cannot-create"  # a declared directory it cannot create (detail, cause)
@@ -41,6 +42,7 @@ WARNING_KINDS = (
     TIGHTEN_FAILED,
     SET_ID_DROPPED,
     MOUNT,
+    LABEL_SHORTENED,
 )
 
 
@@ -48,7 +50,7 @@ class Finding(Record):
     """One thing found: its kind, the path it concerns (from the app root; "." is
     the app directory), the pattern line involved, and the kind's data."""
 
-    __slots__ = ("cause", "detail", "kind", "links", "path", "seen", "source")
+    __slots__ = ("cause", "count", "detail", "kind", "links", "path", "seen", "source")
 
     def __init__(
         self,
@@ -60,6 +62,7 @@ class Finding(Record):
         cause: str = "",
         links: int = 0,
         seen: int = 0,
+        count: int = 0,
     ) -> None:
         self.kind = kind
         self.path = path
@@ -68,6 +71,7 @@ class Finding(Record):
         self.cause = cause  # the system's error text, or what kind of special file
         self.links = links  # hard links of the file
         self.seen = seen  # of them, inside the app
+        self.count = count  # how many paths a summary finding stands for
 
 
 class Findings:
