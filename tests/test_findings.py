@@ -96,6 +96,7 @@ EXAMPLES = [
     Finding(F.TIGHTEN_FAILED, ".", cause="Operation not permitted"),
     Finding(F.SET_ID_DROPPED, "bin/helper", SRC),
     Finding(F.MOUNT, "vendor", None),
+    Finding(F.LABEL_SHORTENED, "log", count=50_000),
     Finding(F.UNREACHABLE, "private/cache", detail="private", cause="not-searchable", mode=0o700),
     Finding(F.UNCHANGEABLE, "log/a", cause="Operation not permitted"),
     Finding(F.CANNOT_CREATE, "tmp/pids", SRC, detail="tmp", cause="Permission denied"),

@@ -23,7 +23,7 @@ from writable_paths.core.findings import SHOWN, SPECIAL, Finding, Findings
 from writable_paths.core.patterns import parse_file
 from writable_paths.fs.apply import Applier
 from writable_paths.fs.engine import Pass, Summary
-from writable_paths.fs.parallel import Job, worker_count
+from writable_paths.fs.parallel import Job, WorkerLost, worker_count
 from writable_paths.fs.walk import Sharing
 
 GID = BUILD_GID if os.geteuid() == 0 else os.getgid()
@@ -146,9 +146,12 @@ class _Dying(Pass):
         raise OSError(5, "the disk went away")
 
 
-@pytest.mark.parametrize(("how", "message"), [("kill", "died"), ("raise", "disk went away")])
+@pytest.mark.parametrize(
+    ("how", "error", "message"),
+    [("kill", WorkerLost, "died"), ("raise", RuntimeError, "disk went away")],
+)
 def test_a_failing_worker_fails_the_pass_instead_of_hanging(
-    tmp_path: Path, how: str, message: str
+    tmp_path: Path, how: str, error: type[Exception], message: str
 ) -> None:
     # More directories than the job pipe holds: the build must not wait on it.
     for i in range(600):
@@ -162,7 +165,7 @@ def test_a_failing_worker_fails_the_pass_instead_of_hanging(
         start_workers_after=1,
     )
     dying.how = how
-    with pytest.raises(RuntimeError, match=message):
+    with pytest.raises(error, match=message):
         dying.run(str(tmp_path))
 
 

@@ -27,15 +27,21 @@ def main(argv: Sequence[str]) -> int:
         sys.stderr.write(wording.USAGE + "\n")
         return 2
     buildpack_dir, phase, args = argv[0], argv[1], argv[2:]
+    if sys.stdout is None:  # descriptor 1 was closed: nowhere to write the log
+        return _output_lost("standard output is closed")
     try:
         if phase == "detect":
             from .cnb.detect import main as run
         else:
             from .cnb.build import main as run
         # The build imports pydantic only when a setting needs checking.
-        return run(buildpack_dir, args)
+        code = run(buildpack_dir, args)
+        sys.stdout.flush()  # a pipe's reader that has gone shows here at the latest
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _output_lost("the reader of standard output has gone")
     except Exception as err:
         if isinstance(err, ImportError) and (err.name or "").split(".")[0] in VENDORED:
             return _missing_dependency(buildpack_dir, err)
@@ -44,6 +50,25 @@ def main(argv: Sequence[str]) -> int:
         sys.stderr.write(f"ERROR: {wording.BUG}\n")
         traceback.print_exc()
         return EXIT_BUG
+
+
+def _output_lost(cause: str) -> int:
+    """Say on stderr that the log cannot be written, and keep the interpreter's
+    final flush of stdout from failing again (with a traceback) on the way out."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+    try:
+        sys.stderr.write(wording.output_lost(cause) + "\n")
+        sys.stderr.flush()
+    except (OSError, AttributeError):  # stderr is gone too: the exit code says it
+        pass
+    return EXIT_ERROR
 
 
 def _missing_dependency(buildpack_dir: str, err: ImportError) -> int:

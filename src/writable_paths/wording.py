@@ -34,6 +34,7 @@ HEADINGS = {
     F.MOUNT: "Mount points inside the app (left unchanged)",
     F.UNREACHABLE: "Selected paths the run user still cannot write",
     F.SEARCH_ADDED: "Directories given group search so that selected paths can be reached",
+    F.LABEL_SHORTENED: "The image label names enclosing directories",
 }
 
 
@@ -155,6 +156,16 @@ def _search_added(item: Finding, pattern_file: str) -> str:
 
 def _unreachable(item: Finding, pattern_file: str) -> str:
     return unreachable_sentence(item.path, item.detail, item.cause, item.mode)
+
+
+def _label_shortened(item: Finding, pattern_file: str) -> str:
+    where = f"'{item.path}'" if item.path else "the app directory"
+    return (
+        f"naming all {item.count:,} writable roots would make the image label larger "
+        f"than 64 KiB, so it names {where} and the other directories that enclose them "
+        "instead. A platform mounting volumes from the label mounts those whole "
+        "directories; select directories rather than many single files to keep it exact."
+    )
 
 
 def _unchangeable(item: Finding, pattern_file: str) -> str:
@@ -296,6 +307,7 @@ _SAY = {
     F.MOUNT: _mount,
     F.SEARCH_ADDED: _search_added,
     F.UNREACHABLE: _unreachable,
+    F.LABEL_SHORTENED: _label_shortened,
     F.UNCHANGEABLE: _unchangeable,
     F.CANNOT_CREATE: _cannot_create,
     F.SEPARATOR: _separator,
@@ -583,6 +595,50 @@ def missing_dependency(version: str, machine: str, module: str, vendor: str, err
         f"Python {version} on {machine} cannot import {module} from {vendor} ({err}).\n\n"
         "Use the packaged buildpack ('make package'), or run 'make install' in a checkout "
         "used as the buildpack."
+    )
+
+
+def label_unwritable(path: str, cause: str) -> UserError:
+    """launch.toml cannot be written: every change to the app was already made."""
+    return UserError(
+        "Cannot write the image label",
+        f"Writing {path} failed: {cause}. The app's modes were already changed, but "
+        "without the label the image would not say which paths are writable.",
+        "The layers directory must exist, belong to the build user and have free space: "
+        "check the platform's volume for the layers directory (or CNB_LAYERS_DIR), then "
+        "build again.",
+    )
+
+
+def output_lost(cause: str) -> str:
+    """stdout is closed or its reader has gone: said on stderr, if that still works."""
+    return (
+        f"ERROR: The build's output cannot be written ({cause})\n\n"
+        "The lifecycle reads the build log from standard output; it was closed or its "
+        "reader went away, so the build stops here.\n\n"
+        "Run the build with its standard output open (a platform bug, or a pipe to a "
+        "command that exits early, such as 'head')."
+    )
+
+
+def worker_lost(code: int | None) -> UserError:
+    how = f"was killed by signal {-code}" if code is not None and code < 0 else "died"
+    return UserError(
+        "A worker process of the build stopped",
+        f"One of the processes that walk the app in parallel {how} (exit code {code}), "
+        "most often the out-of-memory killer; part of the app may be left unchanged.",
+        "Give the build more memory (or fewer CPUs), then build again: a rerun ends "
+        "exactly where a complete build ends.",
+    )
+
+
+def tree_changed(path: str) -> UserError:
+    return UserError(
+        "The app changed while the build ran",
+        f"The directory '{path}' was moved or replaced while the build walked beneath it; "
+        "part of the app may be left unchanged.",
+        "Make sure no other process changes the app directory during this buildpack "
+        "(it must run last), then build again.",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 # Detect imports this module: keep it to os (typing, dataclasses and json cost
@@ -89,20 +90,46 @@ def buildpack_title() -> str:
     return f"{NAME} {__version__}"
 
 
+def label_value(roots: Sequence[str]) -> str:
+    """The ``writable-paths`` label: a JSON array of the absolute paths of the
+    selection's roots, in ASCII."""
+    return "[" + ", ".join(_json_string(root) for root in roots) + "]"
+
+
 def write_launch_label(layers_dir: str, roots: Sequence[str]) -> str:
-    """Write ``launch.toml`` with the ``writable-paths`` label: a JSON array of
-    the absolute paths of the selection's roots.
+    """Write ``launch.toml`` with the ``writable-paths`` label (``label_value``).
 
     The document has one fixed shape, so it is written here rather than with a
     TOML library: importing one (and ``json``, whose decoder imports ``re``)
     costs 7 ms, more than the rest of a build on a small app. The JSON comes
     from json's own C encoder; tests parse the result with two TOML parsers.
     """
-    value = "[" + ", ".join(_json_string(root) for root in roots) + "]"
+    text = f"[[labels]]\nkey = {toml_string(LABEL)}\nvalue = {toml_string(label_value(roots))}\n"
     path = os.path.join(layers_dir, "launch.toml")
-    with open(path, "w", encoding="ascii") as handle:
-        handle.write(f"[[labels]]\nkey = {toml_string(LABEL)}\nvalue = {toml_string(value)}\n")
+    write_replacing(path, text.encode("ascii"))
     return path
+
+
+def write_replacing(path: str, data: bytes) -> None:
+    """Put ``data`` at ``path`` whole or not at all, never writing through a
+    link: into a new file beside it (``O_CREAT | O_EXCL | O_NOFOLLOW``), then
+    renamed over ``path`` (a symlink there is replaced, not followed). Raises
+    ``OSError``; a failed write leaves no temporary file behind."""
+    temp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
 
 
 def _json_string(text: str) -> str:

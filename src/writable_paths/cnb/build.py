@@ -7,12 +7,24 @@ import sys
 import time
 
 from .. import wording
+from ..core import findings as F
+from ..core.findings import Finding
+from ..core.label import enclosing
 from ..errors import UserError
 from ..fs.apply import Applier
 from ..fs.engine import Pass
-from ..fs.parallel import worker_count
+from ..fs.parallel import WorkerLost, worker_count
+from ..fs.walk import TreeChanged
 from ..report import Reporter
-from .api import EXIT_ERROR, EXIT_PASS, build_inputs, buildpack_title, write_launch_label
+from .api import (
+    EXIT_ERROR,
+    EXIT_PASS,
+    build_inputs,
+    buildpack_title,
+    label_value,
+    toml_string,
+    write_launch_label,
+)
 from .settings import read_settings
 from .sources import load_patterns, misspelled_files
 
@@ -21,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ..core.patterns import PatternSet
+    from ..fs.engine import Summary
 
 
 def main(buildpack_dir: str, args: Sequence[str]) -> int:
@@ -53,28 +66,53 @@ def main(buildpack_dir: str, args: Sequence[str]) -> int:
 
     gid = os.getgid()
     reporter.step(wording.applying(gid, settings.strict))
-    summary = Pass(
-        patterns,
-        strict=settings.strict,
-        gid=gid,
-        applier=Applier(),
-        on_change=reporter.change if settings.debug else None,
-        workers=worker_count(),
-        pattern_file=settings.pattern_file,
-    ).run(inputs.app_dir)
+    try:
+        summary = Pass(
+            patterns,
+            strict=settings.strict,
+            gid=gid,
+            applier=Applier(),
+            on_change=reporter.change if settings.debug else None,
+            workers=worker_count(),
+            pattern_file=settings.pattern_file,
+        ).run(inputs.app_dir)
+    except WorkerLost as err:
+        reporter.error(wording.worker_lost(err.exitcode))
+        return EXIT_ERROR
+    except TreeChanged as err:
+        reporter.error(wording.tree_changed(err.path))
+        return EXIT_ERROR
     for path in summary.created:
         reporter.detail(wording.created(path))
     for root in summary.roots:
         reporter.detail(wording.writable_root(root))
+    roots = _label_roots(inputs.app_dir, summary)
     reporter.findings(summary.findings, settings.pattern_file)
 
     if summary.failures:
         reporter.error(wording.unchangeable(summary.failures, os.getuid(), settings.pattern_file))
         return EXIT_ERROR
-    roots = [os.path.join(inputs.app_dir, root) for root in sorted(summary.roots)]
-    write_launch_label(inputs.layers_dir, roots)
+    try:
+        write_launch_label(inputs.layers_dir, roots)
+    except OSError as err:
+        where = os.path.join(inputs.layers_dir, "launch.toml")
+        reporter.error(wording.label_unwritable(where, err.strerror or str(err)))
+        return EXIT_ERROR
     reporter.summary(summary, time.monotonic() - started)
     return EXIT_PASS
+
+
+def _label_roots(app_dir: str, summary: Summary) -> list[str]:
+    """The absolute paths the label names: the selection's roots, or enclosing
+    directories when those would make the label too large (with a warning)."""
+
+    def absolute(roots: list[str]) -> list[str]:
+        return [os.path.join(app_dir, root) if root else app_dir for root in roots]
+
+    chosen = enclosing(summary.roots, lambda roots: len(toml_string(label_value(absolute(roots)))))
+    if chosen != sorted(summary.roots):
+        summary.findings.add(Finding(F.LABEL_SHORTENED, chosen[0], count=len(summary.roots)))
+    return absolute(chosen)
 
 
 def _describe(reporter: Reporter, patterns: PatternSet) -> None:

@@ -32,6 +32,7 @@ UNREACHABLE = "unreachable"
 # A directory above a selection root got group search (g+x) so that the run user
 # can reach the root (mode: its mode before).
 SEARCH_ADDED = "search-added"
+LABEL_SHORTENED = "label-shortened"  # the label names enclosing directories (count: roots)
 # Failures: the build cannot be right.
 UNCHANGEABLE = "unchangeable"  # a selected path the build user cannot change (cause)
 CANNOT_CREATE = "cannot-create"  # a declared directory it cannot create (detail, cause)
@@ -64,6 +65,7 @@ WARNING_KINDS = (
     MOUNT,
     UNREACHABLE,
     SEARCH_ADDED,
+    LABEL_SHORTENED,
 )
 
 
@@ -71,7 +73,7 @@ class Finding(Record):
     """One thing found: its kind, the path it concerns (from the app root; "." is
     the app directory), the pattern line involved, and the kind's data."""
 
-    __slots__ = ("cause", "detail", "kind", "links", "mode", "path", "seen", "source")
+    __slots__ = ("cause", "count", "detail", "kind", "links", "mode", "path", "seen", "source")
 
     def __init__(
         self,
@@ -84,6 +86,7 @@ class Finding(Record):
         links: int = 0,
         seen: int = 0,
         mode: int = 0,
+        count: int = 0,
     ) -> None:
         self.kind = kind
         self.path = path
@@ -93,6 +96,7 @@ class Finding(Record):
         self.links = links  # hard links of the file
         self.seen = seen  # of them, inside the app
         self.mode = mode  # permission bits that matter to the finding
+        self.count = count  # how many paths a summary finding stands for
 
 
 class Findings:

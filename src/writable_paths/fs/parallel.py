@@ -26,7 +26,7 @@ import os
 import sys
 
 from .beneath import open_checked
-from .walk import Entry, Sharing
+from .walk import Entry, Sharing, TreeChanged
 
 TYPE_CHECKING = False  # imported by every build: multiprocessing only once workers start
 if TYPE_CHECKING:
@@ -62,6 +62,14 @@ def worker_count() -> int:
     except (OSError, ValueError):
         pass
     return min(cpus, MAX_WORKERS)
+
+
+class WorkerLost(Exception):
+    """A worker process ended without sending its results (killed, most often)."""
+
+    def __init__(self, exitcode: int | None) -> None:
+        super().__init__(f"a worker process died (exit code {exitcode})")
+        self.exitcode = exitcode
 
 
 class Channel:
@@ -244,9 +252,10 @@ class Pool(Sharing):
                         kind, value = receiver.recv()
                     except EOFError:  # it died without a word
                         process.join()
-                        raise RuntimeError(
-                            f"a worker process died (exit code {process.exitcode})"
-                        ) from None
+                        raise WorkerLost(process.exitcode) from None
+                    if kind == "moved":
+                        assert isinstance(value, str)
+                        raise TreeChanged(value)
                     if kind != "ok":
                         raise RuntimeError(f"a worker process failed:\n{value}")
                     outcomes.append(value)
@@ -287,6 +296,8 @@ def _work(
             worker.run_job(job, sharing)
             channel.finished()
         outcome: Outcome = ("ok", worker.results())
+    except TreeChanged as err:
+        outcome = ("moved", err.path)
     except BaseException:
         import traceback
 

@@ -28,6 +28,14 @@ if TYPE_CHECKING:
 MAX_OPEN_DIRS = 64
 
 
+class TreeChanged(Exception):
+    """A directory above the walk was moved or replaced: the walk cannot go on."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"directory {path!r} moved during the build")
+        self.path = path
+
+
 class Dir:
     """A directory on the current chain from the walk's root; the root's
     ``base`` holds its own path from the app root (empty for the app root)."""
@@ -200,7 +208,7 @@ class Walk:
         st = os.fstat(fd)
         if (st.st_dev, st.st_ino) != parent.ident:
             os.close(fd)
-            raise RuntimeError(f"directory {'/'.join(parent.names())!r} moved during the build")
+            raise TreeChanged("/".join(parent.names()) or ".")
         parent.fd = fd
 
     @staticmethod
