@@ -18,7 +18,7 @@ from pathlib import Path
 
 import probes
 import pytest
-from lifecycle import copy_buildpack, platform
+from lifecycle import platform
 from probes import entries_on_disk, run_probes
 from support import BUILD_GID, BUILD_UID, RUN_UID, needs_root
 
@@ -237,15 +237,6 @@ def tree_root() -> Iterator[Path]:
 # -- the cases seen on real apps, after a real build -----------------------------
 
 PYTHON_DIR = str(Path(sys.executable).resolve().parent)
-
-
-@pytest.fixture(scope="module")
-def buildpack_copy() -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="wp-bp-"))
-    os.chmod(root, 0o755)
-    copy_buildpack(root / "community_writable-paths" / "0.1.0")
-    yield root / "community_writable-paths" / "0.1.0"
-    shutil.rmtree(root)
 
 
 CASES = {

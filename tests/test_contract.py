@@ -12,32 +12,16 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import tomllib
-from lifecycle import Platform, copy_buildpack, platform
+from lifecycle import Platform, copy_buildpack
 from support import BUILD_GID, BUILD_UID, needs_root
 
 from writable_paths.fs.parallel import START_AFTER, worker_count
 
 PYTHON_DIR = str(Path(sys.executable).resolve().parent)
-
-
-@pytest.fixture(scope="session")
-def buildpack_copy() -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="wp-bp-"))
-    os.chmod(root, 0o755)
-    copy_buildpack(root / "community_writable-paths" / "0.1.0")
-    yield root / "community_writable-paths" / "0.1.0"
-    shutil.rmtree(root)
-
-
-@pytest.fixture
-def cnb(buildpack_copy: Path) -> Iterator[Platform]:
-    with platform(buildpack_copy, f"{PYTHON_DIR}:/usr/bin:/bin") as sandbox:
-        yield sandbox
 
 
 def mode(path: Path) -> int:

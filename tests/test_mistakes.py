@@ -7,16 +7,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import stat
 import sys
-import tempfile
-from collections.abc import Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
-from lifecycle import Platform, copy_buildpack, platform
+from lifecycle import Platform
 
 from writable_paths.cli import main as cli
 
@@ -97,21 +94,6 @@ def test_a_correct_configuration_gets_none_of_them(tmp_path: Path) -> None:
 
 
 # -- the real build ------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def buildpack_copy() -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="wp-bp-"))
-    os.chmod(root, 0o755)
-    copy_buildpack(root / "community_writable-paths" / "0.1.0")
-    yield root / "community_writable-paths" / "0.1.0"
-    shutil.rmtree(root)
-
-
-@pytest.fixture
-def cnb(buildpack_copy: Path) -> Iterator[Platform]:
-    with platform(buildpack_copy, f"{PYTHON_DIR}:/usr/bin:/bin") as sandbox:
-        yield sandbox
 
 
 def test_the_build_prints_the_warning_and_applies_the_same(cnb: Platform) -> None:

@@ -21,6 +21,12 @@ from __future__ import annotations
 
 import stat
 
+# The kinds of entry are the policy's (re-exported for the model's callers).
+from .policy import DIRECTORY as DIRECTORY
+from .policy import FILE as FILE
+from .policy import SPECIAL as SPECIAL
+from .policy import SYMLINK as SYMLINK
+from .policy import kind_of as kind_of
 from .records import Record
 
 TYPE_CHECKING = False
@@ -28,10 +34,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 # What an entry along a path is, in the image.
-DIRECTORY = "directory"
-FILE = "file"
-SYMLINK = "symlink"
-SPECIAL = "special"  # socket, FIFO or device
 MISSING = "missing"  # absent, and the build will not create it
 
 # Which permission bits apply to the run user.
@@ -74,17 +76,6 @@ class Entry(Record):
         self.name = name
         self.kind = kind
         self.mode = stat.S_IMODE(mode)
-
-
-def kind_of(st_mode: int) -> str:
-    """The kind of an entry from its ``lstat`` mode."""
-    if stat.S_ISDIR(st_mode):
-        return DIRECTORY
-    if stat.S_ISREG(st_mode):
-        return FILE
-    if stat.S_ISLNK(st_mode):
-        return SYMLINK
-    return SPECIAL
 
 
 class Identity(Record):

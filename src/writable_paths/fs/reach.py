@@ -110,7 +110,7 @@ class Reach:
         mode = self._final(kind, st, decision.selected)
         if kind == policy.DIRECTORY and names[: depth + 1] in self.searchable:
             mode |= stat.S_IXGRP
-        return access.Entry(os.fsencode(name), _kind(kind), mode), inner
+        return access.Entry(os.fsencode(name), kind, mode), inner
 
     def _open(self, names: tuple[str, ...]) -> int:
         try:
@@ -183,14 +183,6 @@ class _Path:
     @property
     def path(self) -> str:
         return "/".join(self._names[: self._depth + 1])
-
-
-def _kind(kind: str) -> str:
-    return {
-        policy.DIRECTORY: access.DIRECTORY,
-        policy.FILE: access.FILE,
-        policy.SYMLINK: access.SYMLINK,
-    }.get(kind, access.SPECIAL)
 
 
 def reach_roots(
