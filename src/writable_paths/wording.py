@@ -632,6 +632,16 @@ def worker_lost(code: int | None) -> UserError:
     )
 
 
+def out_of_descriptors(path: str, cause: str) -> UserError:
+    return UserError(
+        "Too few file descriptors for the build",
+        f"Even with a single directory kept open, opening one below '{path}' failed: "
+        f"{cause}. Nothing below it was changed.",
+        "Raise the open-files limit of the build container (ulimit -n; 64 or more is "
+        "plenty), then build again: a rerun finishes what this one began.",
+    )
+
+
 def tree_changed(path: str) -> UserError:
     return UserError(
         "The app changed while the build ran",

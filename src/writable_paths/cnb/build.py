@@ -14,7 +14,7 @@ from ..errors import UserError
 from ..fs.apply import Applier
 from ..fs.engine import Pass
 from ..fs.parallel import WorkerLost, worker_count
-from ..fs.walk import TreeChanged
+from ..fs.walk import OutOfDescriptors, TreeChanged
 from ..report import Reporter
 from .api import (
     EXIT_ERROR,
@@ -78,6 +78,9 @@ def main(buildpack_dir: str, args: Sequence[str]) -> int:
         ).run(inputs.app_dir)
     except WorkerLost as err:
         reporter.error(wording.worker_lost(err.exitcode))
+        return EXIT_ERROR
+    except OutOfDescriptors as err:
+        reporter.error(wording.out_of_descriptors(err.path, err.cause))
         return EXIT_ERROR
     except TreeChanged as err:
         reporter.error(wording.tree_changed(err.path))

@@ -26,7 +26,7 @@ import os
 import sys
 
 from .beneath import open_checked
-from .walk import Entry, Sharing, TreeChanged
+from .walk import Entry, OutOfDescriptors, Sharing, TreeChanged
 
 TYPE_CHECKING = False  # imported by every build: multiprocessing only once workers start
 if TYPE_CHECKING:
@@ -256,6 +256,9 @@ class Pool(Sharing):
                     if kind == "moved":
                         assert isinstance(value, str)
                         raise TreeChanged(value)
+                    if kind == "descriptors":
+                        assert isinstance(value, tuple)
+                        raise OutOfDescriptors(*value)
                     if kind != "ok":
                         raise RuntimeError(f"a worker process failed:\n{value}")
                     outcomes.append(value)
@@ -298,6 +301,8 @@ def _work(
         outcome: Outcome = ("ok", worker.results())
     except TreeChanged as err:
         outcome = ("moved", err.path)
+    except OutOfDescriptors as err:
+        outcome = ("descriptors", (err.path, err.cause))
     except BaseException:
         import traceback
 

@@ -14,6 +14,7 @@ entering one, it asks its ``Sharing`` whether to give it away instead.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -26,6 +27,28 @@ if TYPE_CHECKING:
     from ..core.decide import Context
 
 MAX_OPEN_DIRS = 64
+SPARE = 3  # descriptors freed at once when the process runs out
+# Descriptors left for everything else while the walk holds its directories:
+# listing one, changing an entry, settling hard links, a worker's pipes.
+RESERVED = 8
+
+
+def descriptor_budget() -> int:
+    """How many directories the walk may keep open under this process's
+    open-files limit (``ulimit -n``), counting what is open already."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return MAX_OPEN_DIRS
+    if soft == resource.RLIM_INFINITY:
+        return MAX_OPEN_DIRS
+    try:
+        used = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        used = 2 * RESERVED
+    return max(1, min(MAX_OPEN_DIRS, soft - used - RESERVED))
 
 
 class TreeChanged(Exception):
@@ -34,6 +57,16 @@ class TreeChanged(Exception):
     def __init__(self, path: str) -> None:
         super().__init__(f"directory {path!r} moved during the build")
         self.path = path
+
+
+class OutOfDescriptors(Exception):
+    """The process cannot open a directory even with one kept open: too few file
+    descriptors (``ulimit -n``) for the walk to go on."""
+
+    def __init__(self, path: str, cause: str) -> None:
+        super().__init__(f"cannot open below {path!r}: {cause}")
+        self.path = path
+        self.cause = cause
 
 
 class Dir:
@@ -131,14 +164,18 @@ class Walk:
         self._on_unreadable = on_unreadable
         self._base = base
         self._sharing = sharing
+        # How many directories keep a descriptor; lowered when the process runs out.
+        self._open_limit = MAX_OPEN_DIRS
+        self._stack: list[tuple[Dir, list[tuple[Entry, Context]]]] = []
 
     def run(self) -> None:
+        self._open_limit = descriptor_budget()
         st = os.fstat(self._root_fd)
         root = Dir(os.dup(self._root_fd), None, "", (st.st_dev, st.st_ino), self._base)
         # Each frame: a directory and the subdirectories still to enter.
-        stack: list[tuple[Dir, list[tuple[Entry, Context]]]] = [
-            (root, self._list(root, self._root_state))
-        ]
+        stack: list[tuple[Dir, list[tuple[Entry, Context]]]] = []
+        self._stack = stack
+        stack.append((root, self._list(root, self._root_state)))
         sharing = self._sharing
         try:
             while stack:
@@ -159,8 +196,8 @@ class Walk:
                 if child is None:
                     continue
                 stack.append((child, self._list(child, state)))
-                if len(stack) > MAX_OPEN_DIRS:
-                    self._close(stack[-1 - MAX_OPEN_DIRS][0])
+                if len(stack) > self._open_limit:
+                    self._close(stack[-1 - self._open_limit][0])
         finally:
             for frame, _ in stack:
                 self._close(frame)
@@ -168,7 +205,14 @@ class Walk:
     def _list(self, directory: Dir, state: Context) -> list[tuple[Entry, Context]]:
         subdirs: list[tuple[Entry, Context]] = []
         assert directory.fd is not None
-        with os.scandir(directory.fd) as it:
+        while True:
+            try:
+                listing = os.scandir(directory.fd)  # a descriptor of its own
+                break
+            except OSError as err:
+                if err.errno != errno.EMFILE or not self._shed():
+                    raise self._out_of_descriptors(directory, err) from None
+        with listing as it:
             for item in it:
                 try:
                     st = item.stat(follow_symlinks=False)
@@ -187,17 +231,39 @@ class Walk:
         return subdirs
 
     def _open(self, parent: Dir, entry: Entry) -> Dir | None:
-        try:
-            fd = os.open(entry.name, OPEN_DIR, dir_fd=entry.dir_fd)
-        except OSError as err:
-            self._on_unreadable(entry.path, err)
-            return None
+        while True:
+            try:
+                fd = os.open(entry.name, OPEN_DIR, dir_fd=entry.dir_fd)
+                break
+            except OSError as err:
+                if err.errno != errno.EMFILE:
+                    self._on_unreadable(entry.path, err)
+                    return None
+                if not self._shed():
+                    raise self._out_of_descriptors(parent, err) from None
         st = os.fstat(fd)
         if (st.st_dev, st.st_ino) != (entry.stat.st_dev, entry.stat.st_ino):
             os.close(fd)
             self._on_unreadable(entry.path, OSError(0, "replaced while the build ran"))
             return None
         return Dir(fd, parent, entry.name, (st.st_dev, st.st_ino))
+
+    def _shed(self) -> bool:
+        """Out of file descriptors: keep fewer directories open from now on, closing
+        the one nearest the walk's root that is open (it is reopened through ``..``
+        on the way back up). Whether one could be closed."""
+        frames = [frame for frame, _ in self._stack[:-1] if frame.fd is not None]
+        if not frames:
+            return False
+        # Free a few: listing a directory and changing an entry take one each too.
+        for frame in frames[:SPARE]:
+            self._close(frame)
+        self._open_limit = max(1, len(frames) - SPARE + 1)
+        return True
+
+    @staticmethod
+    def _out_of_descriptors(directory: Dir, err: OSError) -> OutOfDescriptors:
+        return OutOfDescriptors("/".join(directory.names()) or ".", err.strerror or str(err))
 
     @staticmethod
     def _reopen_parent(child: Dir, parent: Dir) -> None:
