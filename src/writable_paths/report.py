@@ -60,6 +60,15 @@ class Reporter:
             if hidden > 0:
                 self._line(3, wording.hidden(hidden))
 
+    def misspelled(self, findings: Findings, pattern_file: str, *, level: int) -> bool:
+        """With nothing configured: name a misspelled pattern file, if there is one,
+        under a "not configured" line at ``level``; whether there was one."""
+        if not findings.total():
+            return False
+        self._line(level, wording.not_configured(pattern_file))
+        self.findings(findings, pattern_file)
+        return True
+
     def summary(self, summary: Summary, seconds: float) -> None:
         self.step(wording.SUMMARY)
         self.detail(wording.writable_counts(summary.selected_dirs, summary.selected_files))

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from ..core.patterns import PatternSet
     from ..fs.engine import Summary
+    from .settings import Settings
 
 
 def main(buildpack_dir: str, args: Sequence[str]) -> int:
@@ -50,17 +51,8 @@ def main(buildpack_dir: str, args: Sequence[str]) -> int:
         return EXIT_ERROR
     if not patterns:
         misspelled = misspelled_files(inputs.app_dir, settings)
-        if misspelled.total():
-            reporter.step(wording.not_configured(settings.pattern_file))
-            reporter.findings(misspelled, settings.pattern_file)
-        elif not settings.extra_patterns.strip() and not os.path.lexists(
-            os.path.join(inputs.app_dir, settings.pattern_file)
-        ):
-            reporter.step(
-                wording.NOTHING_TO_DO.format(wording.not_configured(settings.pattern_file))
-            )
-        else:
-            reporter.step(wording.no_patterns(settings.pattern_file))
+        if not reporter.misspelled(misspelled, settings.pattern_file, level=1):
+            reporter.step(_nothing_to_do(inputs.app_dir, settings))
         return EXIT_PASS
     _describe(reporter, patterns)
 
@@ -116,6 +108,15 @@ def _label_roots(app_dir: str, summary: Summary) -> list[str]:
     if chosen != sorted(summary.roots):
         summary.findings.add(Finding(F.LABEL_SHORTENED, chosen[0], count=len(summary.roots)))
     return absolute(chosen)
+
+
+def _nothing_to_do(app_dir: str, settings: Settings) -> str:
+    """Why a build with no patterns changes nothing: nothing configured, or a pattern
+    file of only comments and blank lines."""
+    named = os.path.lexists(os.path.join(app_dir, settings.pattern_file))
+    if not named and not settings.extra_patterns.strip():
+        return wording.NOTHING_TO_DO.format(wording.not_configured(settings.pattern_file))
+    return wording.no_patterns(settings.pattern_file)
 
 
 def _describe(reporter: Reporter, patterns: PatternSet) -> None:

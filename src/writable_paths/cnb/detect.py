@@ -32,9 +32,7 @@ def main(buildpack_dir: str, args: Sequence[str]) -> int:
         return EXIT_ERROR
     if not patterns:
         misspelled = misspelled_files(inputs.app_dir, settings)
-        if misspelled.total():
-            reporter.title(wording.not_configured(settings.pattern_file))
-            reporter.findings(misspelled, settings.pattern_file)
+        if reporter.misspelled(misspelled, settings.pattern_file, level=0):
             return EXIT_PASS
     reporter.title(wording.detect_configured(len(patterns)))
     return EXIT_PASS
