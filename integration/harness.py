@@ -2,13 +2,13 @@
 
 The sandbox is a directory laid out like the build container's file system::
 
-    <sandbox>/cnb/buildpacks/community_writable-paths/0.1.0/   a copy of the buildpack, root's
+    <sandbox>/cnb/buildpacks/<escaped id>/<version>/            a copy of the buildpack, root's
     <sandbox>/cnb/order.toml                                   the order: a group, us appended
     <sandbox>/platform/env/BP_*                                 settings, as `pack build --env`
     <sandbox>/layers/                                          owned by the build user
     <sandbox>/layers/<other buildpack>/<layer>{,.toml}         layers that ran before us
-    <sandbox>/layers/community_writable-paths/                 our CNB_LAYERS_DIR
-    <sandbox>/tmp/{detect,plan}/community_writable-paths/plan.toml
+    <sandbox>/layers/<escaped id>/                             our CNB_LAYERS_DIR
+    <sandbox>/tmp/{detect,plan}/<escaped id>/plan.toml
     <sandbox>/home/cnb/                                        HOME
     <sandbox>/workspace/                                       the app, build user's, 0777
 
@@ -52,6 +52,7 @@ from testing.cnb import (
     AS_ROOT,
     BP_DIR_NAME,
     BP_ID,
+    BP_VERSION,
     BUILD_USER,
     DEFAULT_PATH,
     RUN_USER,
@@ -65,7 +66,6 @@ from testing.snapshot import Node, diff, snapshot
 
 REPO = Path(__file__).resolve().parent.parent
 TESTDATA = Path(__file__).resolve().parent / "testdata"
-BP_VERSION = str(toml.load(REPO / "buildpack.toml")["buildpack"]["version"])
 # Run the scenarios against a packaged buildpack (`make integration-package`)
 # instead of the checkout.
 ARCHIVE = os.environ.get("WP_BUILDPACK_ARCHIVE") or None
@@ -82,6 +82,7 @@ T = TypeVar("T")
 __all__ = [
     "AS_ROOT",
     "BP_ID",
+    "BP_VERSION",
     "BUILD_USER",
     "RUN_USER",
     "Node",

@@ -16,9 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import tomllib
+
 REPO = Path(__file__).resolve().parent.parent
-BP_ID = "community/writable-paths"
-BP_DIR_NAME = BP_ID.replace("/", "_")  # its layers dir: <layers>/community_writable-paths
+BP_ID = "community-buildpacks/writable-paths"
+BP_DIR_NAME = BP_ID.replace("/", "_")  # its layers dir and /cnb/buildpacks/ entry
+BP_VERSION: str = tomllib.loads((REPO / "buildpack.toml").read_text())["buildpack"]["version"]
 BUILDPACK_PARTS = ("buildpack.toml", "bin", "src", "vendor", "python")
 AS_ROOT = os.geteuid() == 0
 # PATH of an Ubuntu build image (Paketo Jammy full has python3 in /usr/bin).

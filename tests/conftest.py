@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from lifecycle import Platform, copy_buildpack, platform
 
+from testing.cnb import BP_DIR_NAME, BP_VERSION
+
 PYTHON_DIR = str(Path(sys.executable).resolve().parent)
 
 
@@ -20,8 +22,8 @@ PYTHON_DIR = str(Path(sys.executable).resolve().parent)
 def buildpack_copy() -> Iterator[Path]:
     root = Path(tempfile.mkdtemp(prefix="wp-bp-"))
     os.chmod(root, 0o755)
-    copy_buildpack(root / "community_writable-paths" / "0.1.0")
-    yield root / "community_writable-paths" / "0.1.0"
+    copy_buildpack(root / BP_DIR_NAME / BP_VERSION)
+    yield root / BP_DIR_NAME / BP_VERSION
     shutil.rmtree(root)
 
 

@@ -23,7 +23,7 @@ PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 def test_api_id_and_semver_version() -> None:
     assert BUILDPACK["api"] == "0.10"
     bp = BUILDPACK["buildpack"]
-    assert bp["id"] == "community/writable-paths"
+    assert bp["id"] == "community-buildpacks/writable-paths"
     assert bp["name"] == "Writable Paths Buildpack"
     assert re.fullmatch(r"\d+\.\d+\.\d+", bp["version"])
     assert bp["version"] == PYPROJECT["project"]["version"]

@@ -19,6 +19,7 @@ import tomllib
 from lifecycle import Platform, copy_buildpack
 from support import BUILD_GID, BUILD_UID, needs_root
 
+from testing.cnb import BP_VERSION
 from writable_paths.fs.parallel import START_AFTER, worker_count
 
 PYTHON_DIR = str(Path(sys.executable).resolve().parent)
@@ -94,7 +95,7 @@ def test_build_without_configuration_changes_nothing(cnb: Platform) -> None:
     before = {p: os.lstat(p) for p in [cnb.app, *cnb.app.rglob("*")]}
     result = cnb.run("build", path="/nonexistent")  # no Python needed either
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Writable Paths Buildpack 0.1.0\n")
+    assert result.stdout.startswith(f"Writable Paths Buildpack {BP_VERSION}\n")
     assert "No writable paths configured" in result.stdout
     assert mode(cnb.app) == 0o777
     after = {p: os.lstat(p) for p in [cnb.app, *cnb.app.rglob("*")]}
@@ -111,7 +112,7 @@ def test_build_makes_declared_paths_group_writable_as_the_build_user(cnb: Platfo
     cnb.write("config/routes.rb", "", 0o666)
     result = cnb.run("build")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("Writable Paths Buildpack 0.1.0\n")
+    assert result.stdout.startswith(f"Writable Paths Buildpack {BP_VERSION}\n")
     assert mode(cnb.app / "log") == 0o2775
     assert mode(cnb.app / "log/production.log") == 0o664
     assert mode(cnb.app / "tmp/pids") == 0o2775

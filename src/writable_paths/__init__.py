@@ -2,4 +2,4 @@
 equal to buildpack.toml, so the title line needs no TOML parser at run time."""
 
 NAME = "Writable Paths Buildpack"
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -4,7 +4,7 @@ Layout of one sandbox (its root is mode 0755 in /dev/shm or the system temp dir,
 outside pytest's 0700 directories, so that uid 1001 can reach it)::
 
     <root>/app/                              the app dir, 1001:1000, mode 0777 (as pack makes it)
-    <root>/layers/community_writable-paths/  this buildpack's layers dir (1001:1000)
+    <root>/layers/community-buildpacks_writable-paths/  this buildpack's layers dir (1001:1000)
     <root>/layers/other-bp/                  another buildpack's layer (1001:1000, with
                                              group- and world-writable entries, so that any
                                              change leaking out of the app would show)
@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 OTHER_GID = 4242  # a second group the build user may be a member of
-BP_LAYERS = "layers/community_writable-paths"
+BP_LAYERS = "layers/community-buildpacks_writable-paths"
 OTHER_LAYER = "layers/other-bp"
 TIMEOUT = 60  # a hang guard, not a timing assertion
 SETPRIV = shutil.which("setpriv") or "setpriv"

@@ -31,7 +31,8 @@ def assert_refused(result: Result, *texts: str) -> None:
     for text in texts:
         assert text in result.stderr, result
     assert subtree(result.before, b"app") == subtree(result.after, b"app"), result
-    assert not any(k.startswith(b"layers/community_writable-paths/") for k in result.after)
+    own = b"layers/community-buildpacks_writable-paths/"
+    assert not any(k.startswith(own) for k in result.after)
 
 
 def build_and_detect_refuse(sb: Sandbox, *texts: str) -> None:
