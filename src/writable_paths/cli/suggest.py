@@ -15,45 +15,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-# -- what the user reads -------------------------------------------------------
-
-WHY_FILE = (
-    "the app writes '{name}' in '{directory}'. Creating a file, and the temporary "
-    "files, journals and rotated copies written beside it, needs the directory "
-    "writable, so the directory is selected, not the file"
-)
-WHY_MKDIR = (
-    "the app creates the directory '{path}', but its parent is read-only. The build "
-    "creates '{path}/' and makes it writable, so the app finds it in place"
-)
-WHY_DIRECTORY = "the app writes into the directory '{path}'"
-WHY_ROOT_FILE = (
-    "the app writes '{name}' in the app directory itself, which always stays read-only "
-    "for the run user: this line makes the file writable only if it is in the image, "
-    "and the app can still not create, replace or rotate it. Better: move it into a "
-    "directory of its own and select that directory"
-)
-WHY_DATABASE = (
-    "SQLite refused to write the database: the database file and its directory "
-    "'{directory}' (where SQLite writes its journal) must be writable"
-)
-WHY_KNOWN = (
-    "the app writes '{path}', inside '{directory}/', which {framework} writes to "
-    "({known}): selecting that directory makes everything the app creates beneath it "
-    "writable"
-)
-HINT_DATABASE = (
-    "line {line}: SQLite cannot write its database ('{text}'). The log does not say "
-    "where it is: select the database's directory (SQLite writes a journal beside the "
-    "file). With --app, writable-paths reads Django's settings to find it"
-)
-HINT_LARAVEL_CACHE = (
-    "line {line}: Laravel has no writable compiled-views path ('{text}'): select "
-    "/storage/framework/ (and create storage/framework/views in the app)"
-)
-HINT_NO_PATH = (
-    "line {line}: a permission error without a path ('{text}'): run the app with more "
-    "logging, or use 'writable-paths explain PATH' on the path it writes"
+from ..wording import (
+    HINT_DATABASE,
+    HINT_LARAVEL_CACHE,
+    HINT_NO_PATH,
+    WHY_DATABASE,
+    WHY_DIRECTORY,
+    WHY_FILE,
+    WHY_KNOWN,
+    WHY_MKDIR,
+    WHY_ROOT_FILE,
 )
 
 # Operations that create the named path as a directory.
