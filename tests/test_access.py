@@ -22,7 +22,7 @@ from lifecycle import platform
 from probes import entries_on_disk, run_probes
 from support import BUILD_GID, BUILD_UID, RUN_UID, needs_root
 
-from writable_paths.core import access
+from writable_paths.core import access, policy
 from writable_paths.core.access import (
     ALLOWED,
     CREATE_IN,
@@ -119,7 +119,7 @@ def test_a_selected_directory_below_a_0700_ancestor_is_unreachable() -> None:
     found = verdict(path, CREATE_IN, PAKETO_JAMMY)
     assert (found.reason, found.at) == (NOT_SEARCHABLE, 1)
     assert fix_directory(path, found) is None
-    fixed = [ROOT, d("private", access.searchable_ancestor_mode(0o700)), d("cache", 0o2775)]
+    fixed = [ROOT, d("private", policy.searchable(0o700)), d("cache", 0o2775)]
     assert fixed[1].mode == 0o710
     assert verdict(fixed, CREATE_IN, PAKETO_JAMMY).allowed
 
@@ -197,8 +197,8 @@ def test_a_path_needs_its_app_root() -> None:
 
 
 def test_created_directories_get_modes_that_let_the_group_in() -> None:
-    assert access.created_directory_mode(selected=True) == 0o2775
-    assert access.created_directory_mode(selected=False) == 0o755
+    assert policy.selected_directory(policy.NEW_DIRECTORY_MODE) == 0o2775
+    assert policy.NEW_DIRECTORY_MODE == 0o755
 
 
 @needs_root
@@ -212,7 +212,8 @@ def test_created_directory_modes_hold_whatever_the_umask(tree_root: Path, select
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.lstat(app / "tmp").st_mode) == 0o700  # what the issue saw
-    os.chmod(app / "tmp", access.created_directory_mode(selected))
+    mode = policy.NEW_DIRECTORY_MODE
+    os.chmod(app / "tmp", policy.selected_directory(mode) if selected else mode)
     os.chown(app / "tmp", BUILD_UID, BUILD_GID)
     entries = entries_on_disk(str(app), (b"tmp",))
     predicted = verdict(entries, CREATE_IN, PAKETO_JAMMY)

@@ -208,19 +208,3 @@ def fix_directory(entries: Sequence[Entry], found: Verdict) -> tuple[bytes, ...]
     if found.reason == DIRECTORY_NOT_WRITABLE and found.operation != REPLACE and found.at > 0:
         return names[1 : found.at + 1]
     return None
-
-
-# Modes the build gives what it changes for access, whatever the umask it runs with.
-CREATED_SELECTED = 0o2775  # a selected directory the build creates: rwxrwsr-x
-CREATED_PARENT = 0o755  # a parent it creates on the way: rwxr-xr-x, never group-writable
-
-
-def created_directory_mode(selected: bool) -> int:
-    """The mode to set explicitly (chmod after mkdir) on a directory the build creates."""
-    return CREATED_SELECTED if selected else CREATED_PARENT
-
-
-def searchable_ancestor_mode(mode: int) -> int:
-    """The mode for a directory above a selected path that the group cannot
-    search (0700): add ``g+x`` only, never read or write (docs/access-model.md)."""
-    return stat.S_IMODE(mode) | stat.S_IXGRP

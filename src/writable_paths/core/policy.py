@@ -55,6 +55,13 @@ def special_kind(mode: int) -> str:
     return "device"
 
 
+def searchable(mode: int) -> int:
+    """A directory above a selection root that the group cannot search (0700)
+    gets group search, ``g+x``, and nothing more: the run user can pass it to
+    reach the selection but not list it (docs/access-model.md)."""
+    return stat.S_IMODE(mode) | stat.S_IXGRP
+
+
 def selected_directory(mode: int) -> int:
     """Group can list, enter and create; new entries inherit the group (setgid).
 

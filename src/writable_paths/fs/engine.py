@@ -378,19 +378,17 @@ class Pass(Worker):
 
         def open_up(names: tuple[str, ...], mode: int) -> bool:
             path = "/".join(names) or "."
-            target = mode | stat.S_IXGRP
+            target = policy.searchable(mode)
             try:
                 if not names:
-                    self.applier.change_root(
-                        root_fd, stat.S_IMODE(os.fstat(root_fd).st_mode) | stat.S_IXGRP
-                    )
+                    self.applier.change_root(root_fd, policy.searchable(os.fstat(root_fd).st_mode))
                 elif not self.applier.dry_run:
                     fd = open_beneath(root_fd, names[:-1])
                     try:
                         st = os.stat(names[-1], dir_fd=fd, follow_symlinks=False)
                     finally:
                         os.close(fd)
-                    target = stat.S_IMODE(st.st_mode) | stat.S_IXGRP
+                    target = policy.searchable(st.st_mode)
                     self.applier.change_at(root_fd, names, (st.st_dev, st.st_ino), target, None)
             except OSError as err:
                 self.summary.findings.add(

@@ -109,7 +109,7 @@ class Reach:
             return self._missing(at.path, name, decision.selected), inner
         mode = self._final(kind, st, decision.selected)
         if kind == policy.DIRECTORY and names[: depth + 1] in self.searchable:
-            mode |= stat.S_IXGRP
+            mode = policy.searchable(mode)
         return access.Entry(os.fsencode(name), kind, mode), inner
 
     def _open(self, names: tuple[str, ...]) -> int:
@@ -153,7 +153,7 @@ class Reach:
         if not self.applied:
             mode = policy.app_root(st.st_mode, self.strict)
         if () in self.searchable:
-            mode |= stat.S_IXGRP
+            mode = policy.searchable(mode)
         return access.Entry(b"", access.DIRECTORY, mode)
 
     def _final(self, kind: str, st: os.stat_result, selected: bool) -> int:
