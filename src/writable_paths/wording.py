@@ -514,7 +514,7 @@ def file_too_large(origin: str, size: int, limit: int) -> UserError:
 # -- settings and the pattern file -------------------------------------------------
 
 FILE_VAR = "BP_WRITABLE_PATHS_FILE"
-LEAVES_PLATFORM = "it is a symlink that leads out of the platform directory"
+SYMLINK_SETTING = "it is a symbolic link; platforms write each setting as a regular file"
 NOT_REGULAR = "it is not a regular file"
 
 # Why a pattern file is refused: (what happened, what to do).

@@ -16,6 +16,7 @@ neither set, the settings are the model's defaults, which are these constants.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -94,24 +95,16 @@ def read_values(environ: Mapping[str, str], platform_dir: str | None) -> dict[st
 
 
 def _read_platform_file(env_dir: str, name: str) -> bytes | None:
-    """``<env_dir>/<name>``, if it exists: a regular file inside the platform dir
-    (a symlink may point within it), read without blocking, size-limited."""
+    """``<env_dir>/<name>``, if it exists: a regular file, never through a symlink
+    (as the launcher checks), read without blocking, size-limited."""
     path = os.path.join(env_dir, name)
     try:
-        st = os.lstat(path)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as err:
-        raise wording.platform_setting_unreadable(name, path, err.strerror or str(err)) from None
-    if stat.S_ISLNK(st.st_mode):
-        real = os.path.realpath(path)
-        inside = os.path.realpath(os.path.dirname(env_dir)) + os.sep
-        if not real.startswith(inside):
-            raise wording.platform_setting_unreadable(name, path, wording.LEAVES_PLATFORM)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as err:
-        raise wording.platform_setting_unreadable(name, path, err.strerror or str(err)) from None
+        cause = wording.SYMLINK_SETTING if err.errno == errno.ELOOP else err.strerror or str(err)
+        raise wording.platform_setting_unreadable(name, path, cause) from None
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise wording.platform_setting_unreadable(name, path, wording.NOT_REGULAR)
