@@ -210,7 +210,7 @@ def test_the_section_names_every_reference_and_only_this_version() -> None:
 
 def test_no_other_section_repeats_the_snippets() -> None:
     text = readme.read()
-    outside = text.replace(USING.text, "")
+    outside = text.replace(readme.section(text, "Using it").text, "")
     for marker in ("--post-buildpack", "[[io.buildpacks.post.group]]", "optional = true"):
         assert marker not in outside, f"{marker} outside 'Using it': point there instead"
 
