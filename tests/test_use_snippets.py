@@ -70,7 +70,7 @@ def check_pack(body: str) -> None:
                 f"-b without from=builder replaces the order: {command}"
             )
         for setting in build.values("env"):
-            assert setting.partition("=")[0] in SETTINGS, setting
+            assert setting.partition("=")[0] in SETTINGS, f"{setting}: no setting of this buildpack"
 
 
 def _ours_in_group(entry: schema.GroupBuildpack) -> bool:
@@ -83,7 +83,7 @@ def check_project_toml(data: dict[str, Any]) -> None:
     assert post, "project.toml must append it as a post-group buildpack"
     assert _ours_in_group(post[-1]), post[-1]
     for env in project.io.buildpacks.build.env:
-        assert env.name in SETTINGS, env.name
+        assert env.name in SETTINGS, f"{env.name} is no setting of this buildpack"
 
 
 def check_builder_toml(data: dict[str, Any]) -> None:
@@ -127,7 +127,7 @@ def check_tekton(documents: list[dict[str, Any]]) -> None:
     run = schema.TaskRun.model_validate(documents[0])
     params = {p.name: p.value for p in run.spec.params}
     for setting in params.get("ENV_VARS", []):
-        assert setting.partition("=")[0] in SETTINGS, setting
+        assert setting.partition("=")[0] in SETTINGS, f"{setting}: no setting of this buildpack"
     assert params.get("USER_ID"), "USER_ID must be the builder's build user"
     assert params.get("GROUP_ID"), "GROUP_ID must be the run user's group"
 
@@ -243,7 +243,10 @@ BROKEN = [
     ("kpack", "kind: ClusterBuildpack\n          name", "image: x\n          name", "image"),
     ("kpack", "kind: ClusterStack", "kind: Stack", "ClusterStack"),
     ("kpack", "    namespace: kpack\n", "", "namespace"),
+    ("project.toml", 'name = "BP_WRITABLE_PATHS"', 'name = "BP_WRITABLE_PATH"', "no setting"),
+    ("pack", "--env BP_WRITABLE_PATHS=", "--env BP_WRITEABLE_PATHS=", "no setting"),
     ("Tekton", "name: GROUP_ID", "name: GID", "no parameter GID"),
+    ("Tekton", "value:\n        - BP_", "value: BP_", "of type array"),
     ("Tekton", "  workspaces:\n", "  workspace:\n", "workspace"),
 ]
 
