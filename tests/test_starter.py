@@ -214,6 +214,26 @@ def test_spring_boot_properties_and_console_only_logging(tmp_path: Path) -> None
     assert "console only" in spring.notes[0]
 
 
+def test_nginx_conf_and_the_conf_files_it_includes(tmp_path: Path) -> None:
+    app = write(
+        tmp_path,
+        {
+            "nginx.conf": "http {\n  include mime.types;\n  include conf.d/*.conf;\n"
+            "  include /etc/nginx/extra.conf;\n  include ../shared.conf;\n"
+            "  include  conf.d/*.conf;\n  server { include site.conf; }\n}\n",
+            "conf.d/gzip.conf": "gzip on;\n",
+            "site.conf": "listen {{port}};\n",
+            "mime.types": "types { text/html html; }\n",
+        },
+    )
+    (nginx,) = starter.recognise(str(app))
+    assert nginx.name == "nginx (Paketo)"
+    # What Paketo's nginx renders: nginx.conf and the .conf includes inside the app
+    # (mime.types is no .conf file, so it is neither rendered nor selected).
+    assert nginx.patterns == ("/nginx.conf", "/conf.d/*.conf", "/site.conf")
+    assert starter.recognise(str(write(tmp_path / "other", {"conf/nginx.conf": ""}))) == []
+
+
 def test_yaml_reader_keeps_nesting_and_skips_what_is_not_a_plain_scalar() -> None:
     values = app_readers.yaml_scalars(
         "a:\n  b:\n    c: 'x y'  # comment\n  d: [1, 2]\n  e: |\n    text\n"

@@ -251,6 +251,28 @@ def _spring_literal(app_dir: str, value: str | None) -> str | None:
     return inside(app_dir, value.strip("'\""))
 
 
+# -- nginx (Paketo) -----------------------------------------------------------------
+
+# Paketo's nginx buildpack renders nginx.conf and the files its `include ... .conf;`
+# lines name (a glob, relative to nginx.conf's directory), with this very expression
+# (paketo-buildpacks/nginx:build.go and cmd/configure/internal/run.go).
+_NGINX_INCLUDE = re.compile(r"include\s+(\S*.conf);")
+
+
+def nginx_includes(app_dir: str) -> list[str]:
+    """The globs of the .conf files nginx.conf includes, relative to the app root, in
+    order and once each; absolute ones and those leaving the app are left out."""
+    text = read_text(os.path.join(app_dir, "nginx.conf"))
+    found: list[str] = []
+    for match in _NGINX_INCLUDE.finditer(text or ""):
+        glob = match[1]
+        parts = glob.split("/")
+        if glob.startswith("/") or ".." in parts or glob in found:
+            continue
+        found.append(glob)
+    return found
+
+
 # -- Next.js, Ghost ---------------------------------------------------------------
 
 _APP_ROUTER_FILES = re.compile(r"^(page|layout|route)\.(js|jsx|ts|tsx|mdx)$")

@@ -106,6 +106,14 @@ NUXT = (Line("/.data/", "Nitro's default `data` storage (.data/kv), when the app
 SPRING_PATH = "log files (logging.file.path in {source}: Spring Boot writes spring.log there)"
 SPRING_NAME = "the log file {name} (logging.file.name in {source}) and its rotated copies"
 
+# nginx with Paketo's nginx buildpack: its build makes nginx.conf and the .conf files it
+# includes group-writable, and at every start its configure step writes the rendered
+# templates back over them (paketo-buildpacks/nginx:build.go,
+# cmd/configure/internal/run.go). Overwritten in place, so the files, not their
+# directory, must be writable.
+NGINX_CONF = Line("/nginx.conf", "the configuration Paketo's nginx renders at every start")
+NGINX_INCLUDE = "the files nginx.conf includes ({glob}), rendered at every start too"
+
 # Strapi: the local upload provider writes public/uploads
 # (strapi/strapi:packages/providers/upload-local/src/index.ts); the quick-start SQLite
 # database is .tmp/data.db (the generated config/database.js).

@@ -52,7 +52,7 @@ TEMPLATE = """\
 
 NAMES = (
     "Rails, Laravel, Symfony, WordPress, Drupal, Django, Flask, Next.js, Nuxt, Spring Boot, "
-    "Strapi, Ghost"
+    "Strapi, Ghost, nginx"
 )
 SECTION = "# {name} (recognised by {evidence})"
 NOT_USED = ", not the production service"
@@ -337,6 +337,16 @@ def _ghost(app_dir: str) -> Framework | None:
     return Framework("Ghost", evidence, (Line(f"/{content}/", why),))
 
 
+def _nginx(app_dir: str) -> Framework | None:
+    # Paketo's nginx buildpack detects nginx.conf at the app root (BP_NGINX_CONF_LOCATION).
+    if not _is_file(app_dir, "nginx.conf"):
+        return None
+    lines = [presets.NGINX_CONF]
+    for glob in read.nginx_includes(app_dir):
+        lines.append(Line(f"/{glob}", presets.NGINX_INCLUDE.format(glob=glob)))
+    return Framework("nginx (Paketo)", "nginx.conf", tuple(lines))
+
+
 RECOGNISERS: tuple[Callable[[str], Framework | None], ...] = (
     _rails,
     _laravel,
@@ -350,6 +360,7 @@ RECOGNISERS: tuple[Callable[[str], Framework | None], ...] = (
     _spring,
     _strapi,
     _ghost,
+    _nginx,
 )
 
 
