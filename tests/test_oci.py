@@ -34,6 +34,7 @@ from testing.buildpackage import blob, image_config, index, select_image, umoci,
 REPO = Path(__file__).resolve().parent.parent
 OCI_SCRIPT = REPO / "package" / "oci.py"
 UMOCI = REPO / "build" / "cache" / "bin" / "umoci"
+SKOPEO = REPO / "build" / "cache" / "bin" / "skopeo"  # package/runtimes.py
 EXIT_DOWNLOAD = 75  # package/build.py: a wheel could not be downloaded
 
 BUILDPACK = tomllib.loads((REPO / "buildpack.toml").read_text())
@@ -327,6 +328,48 @@ def test_cnb_is_an_uncompressed_tar_of_a_one_image_layout_of_every_target(
     assert config["rootfs"]["diff_ids"] == [diff_id]
     check_labels(config, BUILDPACK, diff_id)
     check_layer_is_archive(layer_tar(layout, VERSION), archive_of(out, None))
+
+
+# -- skopeo: what a release pushes -----------------------------------------------------------
+
+
+def skopeo(*args: str | Path) -> str:
+    if not os.access(SKOPEO, os.X_OK):
+        pytest.skip(f"no {SKOPEO}: run 'make install' (package/runtimes.py)")
+    argv = [str(SKOPEO), "--insecure-policy", *map(str, args)]  # local layouts only
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_skopeo_copies_the_index_with_every_image_and_the_same_digests(
+    layout: Path, tmp_path: Path
+) -> None:
+    """``skopeo copy --all oci:<layout>:<version> docker://...`` is how a release pushes
+    the package; copied into another layout, nothing may change."""
+    index_entry = tagged(layout)[VERSION]
+    assert skopeo("inspect", "--raw", f"oci:{layout}:{VERSION}").encode() == blob(
+        layout, index_entry["digest"]
+    )
+    for os_, arch in TARGETS:
+        seen = json.loads(skopeo("inspect", f"oci:{layout}:{VERSION}-{os_}-{arch}"))
+        assert (seen["Os"], seen["Architecture"]) == (os_, arch)
+        config = image_config(layout, tagged(layout)[f"{VERSION}-{os_}-{arch}"]["digest"])
+        assert seen["Labels"] == config["config"]["Labels"]
+    copy = tmp_path / "copy"
+    skopeo("copy", "--all", f"oci:{layout}:{VERSION}", f"oci:{copy}:{VERSION}")
+    (copied,) = index(copy)
+    assert (copied["digest"], copied["size"]) == (index_entry["digest"], index_entry["size"])
+    ours = {p.name: p.read_bytes() for p in (layout / "blobs" / "sha256").iterdir()}
+    theirs = {p.name: p.read_bytes() for p in (copy / "blobs" / "sha256").iterdir()}
+    assert theirs == ours
+
+
+def test_skopeo_reads_the_cnb_as_an_oci_archive(cnb: Path) -> None:
+    seen = json.loads(skopeo("inspect", f"oci-archive:{cnb}"))
+    assert (seen["Os"], seen["Architecture"]) == ("linux", "")
+    metadata = json.loads(seen["Labels"]["io.buildpacks.buildpackage.metadata"])
+    assert (metadata["id"], metadata["version"]) == (BP_ID, VERSION)
 
 
 # -- the unpacked buildpack passes the contract -------------------------------------------
