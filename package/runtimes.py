@@ -1,4 +1,5 @@
-"""Fetch the container tools: ``<dest>/bin/{runc,umoci,busybox,skopeo}``.
+"""Fetch the tools: ``<dest>/bin/{runc,umoci,busybox,skopeo}`` (and, for the package
+tests, ``qemu-aarch64-static``: ``package/runtime.py --test-tools``).
 
 The integration tests turn each exported build into a real OCI image (umoci), with a
 busybox root file system as its base, and run the probes in a real container (runc) as
@@ -41,7 +42,11 @@ TOOLS = {
     "umoci": ("umoci", "usr/bin/umoci", ("--version",)),
     "busybox": ("busybox-static", "bin/busybox", ("true",)),
     "skopeo": ("skopeo", "usr/bin/skopeo", ("--version",)),
+    # For tests/test_package.py (``package/runtime.py --test-tools``): the arm64 CPython.
+    "qemu-aarch64-static": ("qemu-user-static", "usr/bin/qemu-aarch64-static", ("--version",)),
 }
+#: What ``main`` provides: the container tools (qemu-user is fetched for the package tests).
+CONTAINER_TOOLS = ("runc", "umoci", "busybox", "skopeo")
 #: tool -> the packages of the shared libraries it links that are unpacked beside it
 LIBRARIES = {
     "skopeo": ("libgpgme11", "libassuan0", "libgpg-error0", "libdevmapper1.02.1"),
@@ -128,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     dest: Path = args.dest.resolve()
     dest.mkdir(parents=True, exist_ok=True)
     failed = []
-    for name in TOOLS:
+    for name in CONTAINER_TOOLS:
         try:
             print(f"{name}: {provide(name, dest)}", flush=True)
         except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
