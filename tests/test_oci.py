@@ -35,6 +35,10 @@ REPO = Path(__file__).resolve().parent.parent
 OCI_SCRIPT = REPO / "package" / "oci.py"
 UMOCI = REPO / "build" / "cache" / "bin" / "umoci"
 SKOPEO = REPO / "build" / "cache" / "bin" / "skopeo"  # package/runtimes.py
+# package/runtime.py --test-tools (make install)
+QEMU = (
+    REPO / "build" / "cache" / "tools" / "qemu-user-static" / "usr" / "bin" / "qemu-aarch64-static"
+)
 EXIT_DOWNLOAD = 75  # package/build.py: a wheel could not be downloaded
 
 BUILDPACK = tomllib.loads((REPO / "buildpack.toml").read_text())
@@ -376,15 +380,23 @@ def test_skopeo_reads_the_cnb_as_an_oci_archive(cnb: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def unpacked_image(layout: Path) -> Iterator[Path]:
-    """This machine's image of the layout, unpacked by umoci."""
+def unpacked_images(layout: Path) -> Iterator[dict[str, Path]]:
+    """Each target's image of the layout, unpacked by umoci: arch -> buildpack dir."""
     scratch = Path(tempfile.mkdtemp(prefix="wp-oci-image-"))
     os.chmod(scratch, 0o755)
-    tag = select_image(layout, ("linux", "amd64"))
-    rootfs = unpack(layout, tag, scratch / "rootfs")
-    os.chmod(rootfs, 0o755)
-    yield rootfs / BASE[1:]
+    trees = {}
+    for target in TARGETS:
+        rootfs = unpack(layout, select_image(layout, target), scratch / target[1])
+        os.chmod(rootfs, 0o755)
+        trees[target[1]] = rootfs / BASE[1:]
+    yield trees
     shutil.rmtree(scratch)
+
+
+@pytest.fixture(scope="session")
+def unpacked_image(unpacked_images: dict[str, Path]) -> Path:
+    """The amd64 image (this machine's arch; runtimes.py fetches amd64 tools only)."""
+    return unpacked_images["amd64"]
 
 
 @pytest.fixture
@@ -404,6 +416,35 @@ def test_unpacked_image_detects_and_builds_with_an_empty_path(image_cnb: Platfor
     assert os.stat(image_cnb.app / "log").st_mode & 0o7777 == 0o2775
     assert os.stat(image_cnb.app / "log").st_gid == GID
     assert os.stat(image_cnb.app / "config/routes.rb").st_mode & 0o7777 == 0o644
+
+
+def test_arm64_image_builds_under_qemu(unpacked_images: dict[str, Path]) -> None:
+    """The arm64 image's own CPython, under qemu-user, runs a build that validates a
+    setting with pydantic-core's aarch64 extension (what its bin/build would exec)."""
+    if not os.access(QEMU, os.X_OK):
+        pytest.skip(f"no {QEMU}: run 'python package/runtime.py --test-tools' (make install does)")
+    tree = unpacked_images["arm64"]
+    assert sorted(p.name for p in (tree / "python").iterdir()) == ["arm64"]
+    lib = tree / "python" / "arm64" / "lib"
+    python = [
+        str(QEMU), str(lib / "ld-linux-aarch64.so.1"), "--inhibit-cache", "--library-path",
+        str(lib), str(tree / "python" / "arm64" / "bin" / "python3.13"), "-I", "-S", "-B",
+    ]  # fmt: skip
+    with platform(tree, "") as cnb:
+        cnb.write(".writable-paths", "log/\n")
+        cnb.write("config.rb", "", 0o666)
+        for value, status in (("maybe", 1), ("true", 0)):
+            cnb.env("BP_WRITABLE_PATHS_STRICT", value)
+            result = subprocess.run(
+                [*python, str(tree / "bin" / "entry.py"), str(tree), "build",
+                 str(cnb.bp_layers), str(cnb.platform), str(cnb.plan)],
+                cwd=cnb.app, capture_output=True, text=True, timeout=300, check=False,
+            )  # fmt: skip
+            assert result.returncode == status, result.stdout + result.stderr
+            assert "Traceback" not in result.stderr
+        assert "strict=true" in result.stdout
+        assert os.stat(cnb.app / "log").st_mode & 0o7777 == 0o2775
+        assert os.stat(cnb.app / "config.rb").st_mode & 0o7777 == 0o644
 
 
 def test_integration_scenarios_run_against_the_cnb(cnb: Path) -> None:
