@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -89,7 +90,7 @@ class Archive:
 
     @property
     def targets(self) -> list[tuple[str, str]]:
-        return [(t.get("os", "linux"), t["arch"]) for t in self.descriptor.get("targets", [])]
+        return [(t.get("os", "linux"), t["arch"]) for t in self.descriptor["targets"]]
 
     @property
     def created(self) -> str:
@@ -116,7 +117,7 @@ def read_archive(path: Path) -> Archive:
                     data = tar.extractfile(member)
                     assert data is not None
                     descriptor = tomllib.loads(data.read().decode())
-    except (OSError, tarfile.TarError, EOFError) as error:
+    except (OSError, tarfile.TarError, EOFError, zlib.error) as error:
         raise OCIError(f"cannot read {path}: {error}; run 'make package' to rebuild it") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise OCIError(f"{path}: its buildpack.toml is not valid TOML: {error}") from None
@@ -124,10 +125,35 @@ def read_archive(path: Path) -> Archive:
         raise OCIError(f"{path} has no buildpack.toml at its root: not a buildpack archive")
     if len(times) != 1:
         raise OCIError(f"{path}: its entries have {len(times)} different times, not one")
-    archive = Archive(path, descriptor, int(times.pop()))
-    if not archive.targets:
-        raise OCIError(f"{path}: its buildpack.toml declares no [[targets]]")
-    return archive
+    check_descriptor(path, descriptor)
+    return Archive(path, descriptor, int(times.pop()))
+
+
+def check_descriptor(path: Path, descriptor: Mapping[str, Any]) -> None:
+    """The fields the image and its labels are made of must be there, as strings."""
+    table = descriptor.get("buildpack")
+    missing = [] if isinstance(descriptor.get("api"), str) else ["api"]
+    if not isinstance(table, dict):
+        missing.append("[buildpack]")
+    else:
+        missing += [
+            f"buildpack.{k}" for k in ("id", "version") if not isinstance(table.get(k), str)
+        ]
+    targets = descriptor.get("targets")
+    if not isinstance(targets, list) or not targets:
+        missing.append("[[targets]]")
+    else:
+        missing += [
+            f"targets[{n}].{k}"
+            for n, t in enumerate(targets)
+            for k in ("os", "arch")
+            if not isinstance(t.get(k, "linux" if k == "os" else None), str)
+        ]
+    if missing:
+        raise OCIError(
+            f"{path}: its buildpack.toml lacks {', '.join(missing)}; rebuild the archive with "
+            "package/build.py from a valid buildpack.toml"
+        )
 
 
 # -- the layer and its labels ---------------------------------------------------------
@@ -194,7 +220,8 @@ def layers_label(archive: Archive, diff_id: str) -> str:
     if archive.descriptor.get("stacks"):
         entry["stacks"] = _stacks(archive.descriptor)
     entry["targets"] = [
-        {k: v for k, v in t.items() if k in ("os", "arch", "variant", "distros")}
+        {"os": t.get("os", "linux"), "arch": t["arch"]}
+        | {k: t[k] for k in ("variant", "distros") if t.get(k)}
         for t in archive.descriptor["targets"]
     ]
     entry["layerDiffID"] = diff_id

@@ -499,6 +499,10 @@ def test_bad_archives_are_refused_with_the_file_and_what_to_do(out: Path, tmp_pa
         "empty": _crafted(tmp_path / "empty.tgz", {"bin/build": b""}),
         "toml": _crafted(tmp_path / "toml.tgz", {"buildpack.toml": b"api = [\n"}),
         "version": _crafted(tmp_path / "version.tgz", {"buildpack.toml": other.encode()}),
+        "fields": _crafted(
+            tmp_path / "fields.tgz",
+            {"buildpack.toml": b'[buildpack]\nid = "x"\n[[targets]]\nos = "linux"\n'},
+        ),
     }
     cases = [
         ((junk, universal), f"cannot read {junk}"),
@@ -508,6 +512,7 @@ def test_bad_archives_are_refused_with_the_file_and_what_to_do(out: Path, tmp_pa
         ((universal, universal), "declares 2 targets; an image needs the archive of one target"),
         ((amd64, universal), "give one archive per declared target"),
         ((amd64, crafted["version"]), f"is {BP_ID} {VERSION}, but"),
+        ((amd64, crafted["fields"]), "lacks api, buildpack.version, targets[0].arch; rebuild"),
     ]
     for (one, every), message in cases:
         result = run_oci(
