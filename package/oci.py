@@ -242,7 +242,10 @@ class Umoci:
 
     def __call__(self, *args: str | Path) -> str:
         argv = [str(self.binary), "--log=error", *map(str, args)]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+        except (OSError, subprocess.SubprocessError) as error:
+            raise OCIError(f"umoci {args[0]} could not run: {error}") from None
         if done.returncode != 0:
             raise OCIError(f"umoci {args[0]} failed:\n{done.stderr.strip()}")
         return done.stdout
@@ -431,6 +434,10 @@ def build_archives(out_dir: Path, cache: Path, source: Path) -> tuple[list[Path]
         raise OCIError(str(error), error.status) from None
 
 
+def _shown(path: Path) -> str:
+    return os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument(
@@ -460,9 +467,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OCIError as error:
         print(f"package-oci: {error}", file=sys.stderr)
         return error.status
+    except OSError as error:
+        print(f"package-oci: cannot write the package in {out}: {error}", file=sys.stderr)
+        return 1
     index = json.loads((layout / "index.json").read_text())["manifests"][0]
-    print(f"Wrote {layout} (index {index['digest']}, tag {index['annotations'][REF_NAME]})")
-    print(f"Wrote {cnb} ({cnb.stat().st_size / 1e6:.1f} MB)")
+    print(f"Wrote {_shown(layout)} (index {index['digest']}, tag {index['annotations'][REF_NAME]})")
+    print(f"Wrote {_shown(cnb)} ({cnb.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
