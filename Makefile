@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test quick lint format clean integration-pack integration-package integration-jammy bench
+.PHONY: install demo test quick lint format clean integration-pack integration-package integration-jammy bench package-oci integration-oci
 
 install: ## set everything up on a fresh machine
 	$(PYTHON) -m venv $(VENV)
@@ -73,3 +73,11 @@ clean:
 package: ## build/writable-paths-<version>.tgz, the self-contained buildpack; TARGET=linux/amd64 (or linux/arm64) for one arch
 	@test -x $(BIN)/python || { echo "make package: no $(BIN)/python; run 'make install' first" >&2; exit 2; }
 	$(BIN)/python package/build.py $(if $(TARGET),--target $(TARGET))
+
+package-oci: ## build/writable-paths-<version>-oci/ (OCI layout, index tagged <version>: one image per target) and build/writable-paths-<version>.cnb
+	@test -x $(BIN)/python || { echo "make package-oci: no $(BIN)/python; run 'make install' first" >&2; exit 2; }
+	$(BIN)/python package/oci.py
+
+integration-oci: package-oci ## the integration scenarios against the .cnb's image (unpacked by umoci)
+	WP_BUILDPACK_ARCHIVE=build/writable-paths-$$(sed -n 's/^ *version = "\(.*\)"/\1/p' buildpack.toml | head -n1).cnb \
+	  $(BIN)/python -m pytest integration -q

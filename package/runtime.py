@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pythons
+import runtimes
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = REPO / "build" / "cache"
@@ -73,17 +74,14 @@ TEST_MODULES = ("_test", "_xxtest", "xx", "_ctypes_test")
 
 
 #: What the tests run the package with, beyond this machine: a static busybox as the
-#: only tool of a build image, and qemu-user to run the arm64 interpreter here.
-TEST_TOOLS = {
-    "busybox": ("busybox-static", "bin/busybox"),
-    "qemu-aarch64-static": ("qemu-user-static", "usr/bin/qemu-aarch64-static"),
-}
+#: only tool of a build image, and qemu-user to run the arm64 interpreter here
+#: (fetched by package/runtimes.py, the one fetcher of tools).
+TEST_TOOLS = ("busybox", "qemu-aarch64-static")
 
 
 def test_tool(cache: Path, name: str) -> Path:
-    """``name`` from bookworm's signed .deb, under ``<cache>/tools`` (fetched once)."""
-    package, inside = TEST_TOOLS[name]
-    return pythons.tool_file(cache, "bookworm", package, inside)
+    """``<cache>/bin/<name>``, from bookworm's signed .deb (fetched once)."""
+    return runtimes.provide(name, cache)
 
 
 class RuntimeError_(Exception):

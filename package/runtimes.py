@@ -1,4 +1,5 @@
-"""Fetch the container tools the runtime tests use: ``<dest>/bin/{runc,umoci,busybox}``.
+"""Fetch the tools: ``<dest>/bin/{runc,umoci,busybox,skopeo}`` (and, for the package
+tests, ``qemu-aarch64-static``: ``package/runtime.py --test-tools``).
 
 The integration tests turn each exported build into a real OCI image (umoci), with a
 busybox root file system as its base, and run the probes in a real container (runc) as
@@ -7,6 +8,11 @@ the run user. All three come from Debian's own packages (``TOOLS``), downloaded 
 (signatures checked with the Debian keyring) and unpacked with ``dpkg-deb -x``: nothing
 is installed on the machine. The .debs stay in ``<dest>/debs/tools``, so a rebuild
 needs no network, and a tool whose ``bin/`` link already runs is skipped.
+
+umoci also makes the OCI buildpackage (``package/oci.py``), and skopeo, which the
+tests use to read it back and copy it as a release pushes it, links libraries a
+Debian base system may lack (gpgme and its helpers, device-mapper): their .debs are
+unpacked beside it and ``bin/skopeo`` is a small script that runs it with them.
 
 ``--jammy`` also fetches debootstrap and makes ``<dest>/jammy-minbase``, an Ubuntu
 22.04 root file system (what Paketo Jammy images are), for the slower tier
@@ -35,7 +41,17 @@ TOOLS = {
     "runc": ("runc", "usr/sbin/runc", ("--version",)),
     "umoci": ("umoci", "usr/bin/umoci", ("--version",)),
     "busybox": ("busybox-static", "bin/busybox", ("true",)),
+    "skopeo": ("skopeo", "usr/bin/skopeo", ("--version",)),
+    # For tests/test_package.py (``package/runtime.py --test-tools``): the arm64 CPython.
+    "qemu-aarch64-static": ("qemu-user-static", "usr/bin/qemu-aarch64-static", ("--version",)),
 }
+#: What ``main`` provides: the container tools (qemu-user is fetched for the package tests).
+CONTAINER_TOOLS = ("runc", "umoci", "busybox", "skopeo")
+#: tool -> the packages of the shared libraries it links that are unpacked beside it
+LIBRARIES = {
+    "skopeo": ("libgpgme11", "libassuan0", "libgpg-error0", "libdevmapper1.02.1"),
+}
+MULTIARCH = "x86_64-linux-gnu"
 JAMMY_MIRROR = "http://archive.ubuntu.com/ubuntu"
 
 
@@ -53,15 +69,25 @@ def provide(name: str, dest: Path) -> Path:
     link = dest / "bin" / name
     if runs(link, args):
         return link
+    packages = [package, *LIBRARIES.get(name, ())]
     debs = dest / "debs" / "tools"
-    if not list(debs.glob(f"{package}_*.deb")):
-        apt_download(dest, SUITE, [package], debs)
+    missing = [p for p in packages if not list(debs.glob(f"{p}_*.deb"))]
+    if missing:
+        apt_download(dest, SUITE, missing, debs)
     root = dest / "tools" / package
     shutil.rmtree(root, ignore_errors=True)
-    extract(debs.glob(f"{package}_*.deb"), root)
+    extract([deb for p in packages for deb in debs.glob(f"{p}_*.deb")], root)
     link.parent.mkdir(parents=True, exist_ok=True)
     link.unlink(missing_ok=True)
-    link.symlink_to(root / inside)
+    if name in LIBRARIES:
+        libraries = ":".join(str(root / d / MULTIARCH) for d in ("usr/lib", "lib"))
+        link.write_text(
+            f"#!/bin/sh\n# {package} from Debian's .debs with its libraries (package/runtimes.py)\n"
+            f"LD_LIBRARY_PATH='{libraries}' exec '{root / inside}' \"$@\"\n"
+        )
+        link.chmod(0o755)
+    else:
+        link.symlink_to(root / inside)
     if not runs(link, args):
         raise RuntimeError(f"{link} -> {root / inside} does not run")
     return link
@@ -107,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     dest: Path = args.dest.resolve()
     dest.mkdir(parents=True, exist_ok=True)
     failed = []
-    for name in TOOLS:
+    for name in CONTAINER_TOOLS:
         try:
             print(f"{name}: {provide(name, dest)}", flush=True)
         except (OSError, RuntimeError, subprocess.SubprocessError) as exc:

@@ -4,7 +4,9 @@
   lifecycle's phases get), with the ``setpriv`` prefix that runs a command as it;
 - ``phase_args`` and ``phase_env``: the positional arguments and the allow-listed
   environment of ``bin/detect`` and ``bin/build`` (lifecycle 0.20, Buildpack API 0.10);
-- ``copy_buildpack``: the buildpack directory as a builder image holds it.
+- ``copy_buildpack``: the buildpack directory as a builder image holds it (from the
+  checkout, a ``.tgz`` of ``make package``, or a ``.cnb`` / OCI layout of
+  ``make package-oci``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tomllib
+
+from testing.buildpackage import buildpack_tree
 
 REPO = Path(__file__).resolve().parent.parent
 BP_ID = "community-buildpacks/writable-paths"
@@ -119,10 +123,14 @@ def write_settings(platform: Path, settings: Mapping[str, str | bytes]) -> None:
 
 def copy_buildpack(target: Path, archive: str | None = None) -> None:
     """The buildpack (the checkout's ``BUILDPACK_PARTS``, or the packaged ``archive``
-    unpacked) at ``target`` as a builder holds it: root's when run as root,
-    directories 0755, files 0644 or 0755."""
+    unpacked: a ``.tgz``, or a buildpackage, whose image for this machine umoci unpacks)
+    at ``target`` as a builder holds it: root's when run as root, directories 0755,
+    files 0644 or 0755."""
     target.mkdir(parents=True)
-    if archive is not None:
+    if archive is not None and (archive.endswith(".cnb") or os.path.isdir(archive)):
+        tree = buildpack_tree(os.path.abspath(archive), f"{BP_DIR_NAME}/{BP_VERSION}")
+        shutil.copytree(tree, target, symlinks=True, dirs_exist_ok=True)
+    elif archive is not None:
         with tarfile.open(archive) as tar:
             tar.extractall(target, filter="tar")
     else:
