@@ -21,9 +21,9 @@ install: ## set everything up on a fresh machine
 	# busybox-static and qemu-aarch64-static (signed bookworm .debs, build/cache/tools):
 	# the package tests run it in a root with only busybox, and its arm64 CPython.
 	@$(BIN)/python package/runtime.py --test-tools || echo "note: busybox-static or qemu-user-static could not be fetched; those package tests will be skipped"
-	# runc, umoci and busybox-static from Debian's packages (build/cache/bin): the
+	# runc, umoci, skopeo and busybox-static from Debian's packages (build/cache/bin): the
 	# integration tests run every image in a real container.
-	@$(BIN)/python package/runtimes.py || echo "note: runc, umoci or busybox could not be fetched; the runtime tests will be skipped"
+	@$(BIN)/python package/runtimes.py || echo "note: runc, umoci, skopeo or busybox could not be fetched; the runtime tests will be skipped"
 
 demo: ## run the buildpack on the bundled sample app
 	$(BIN)/python -m integration.demo
@@ -36,7 +36,8 @@ test: ## run every test (progress, then the 15 slowest); fails when none ran
 UNIT := tests/test_wildmatch.py tests/test_patterns.py tests/test_decide.py \
 	tests/test_findings.py tests/test_engine.py tests/test_settings.py tests/test_cli.py \
 	tests/test_buildpack_toml.py tests/test_access.py tests/test_advice.py tests/test_literal.py \
-	tests/test_mistakes.py tests/test_starter.py tests/test_suggest.py tests/test_run_time_truth.py
+	tests/test_mistakes.py tests/test_starter.py tests/test_suggest.py tests/test_run_time_truth.py \
+	tests/test_use_snippets.py
 
 quick: lint ## lint, then the unit tests (well under a minute)
 	$(BIN)/python -m pytest -q $(UNIT)

@@ -211,7 +211,13 @@ def test_the_section_names_every_reference_and_only_this_version() -> None:
 def test_no_other_section_repeats_the_snippets() -> None:
     text = readme.read()
     outside = text.replace(readme.section(text, "Using it").text, "")
-    for marker in ("--post-buildpack", "[[io.buildpacks.post.group]]", "optional = true"):
+    markers = (
+        "--post-buildpack",
+        "from=builder",
+        "[[io.buildpacks.post.group]]",
+        "optional = true",
+    )
+    for marker in markers:
         assert marker not in outside, f"{marker} outside 'Using it': point there instead"
 
 
