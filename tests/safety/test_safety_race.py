@@ -12,6 +12,11 @@ and then changes the entry by name reaches the outside file whenever a swap fall
 between the two; a build that changes entries only through a descriptor checked
 against that ``lstat`` never does.
 
+A third case needs no swap at all: files of another layer, each hard-linked once
+into the app, are moved between two app directories while builds run, so that a
+build counting the links it sees would see one twice and take the file for one
+with no link outside the app.
+
 Builds alternate between selecting the candidates (``*.log``: 0644 becomes 0664)
 and not (strict mode: 0664 becomes 0644 again), so every build changes every
 candidate, and the outside files (0666 and 0600) would change under either. The
@@ -25,6 +30,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,34 +48,37 @@ pytestmark = needs_root
 
 CANDIDATES = 1000  # names in app/logs/ the attacker swaps
 PATTERNS = 200
+LINKED = 200  # files of another layer hard-linked into the app, moved about
 BUILDS = 10  # bounded; the code before the descriptor checks leaked in the first build
 
-# The attacker: exchanges every name in <app dir> with the same name in <stage dir>,
-# all one way and then all back, until <stop> exists; then every name is back.
-# It says "ready" once it has swapped, and at the end how many rounds it made.
+# The attacker: moves every name in <from dir> to <to dir> and then all back
+# (``exchange``: swaps each with the same name in <to dir>, one renameat2 each),
+# until <stop> exists; then every name is back where it was. It says "ready"
+# once it has moved them, and at the end how many rounds it made.
 ATTACKER = r"""
 import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 renameat2 = libc.renameat2
 renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
 RENAME_EXCHANGE = 2
-app_dir, stage_dir, stop = sys.argv[1:]
-names = sorted(os.fsencode(n) for n in os.listdir(stage_dir))
-app = os.open(app_dir, os.O_RDONLY | os.O_DIRECTORY)
-stage = os.open(stage_dir, os.O_RDONLY | os.O_DIRECTORY)
+how, from_dir, to_dir, stop = sys.argv[1:]
+flags = RENAME_EXCHANGE if how == "exchange" else 0
+names = sorted(os.fsencode(n) for n in os.listdir(from_dir))
+here = os.open(from_dir, os.O_RDONLY | os.O_DIRECTORY)
+there = os.open(to_dir, os.O_RDONLY | os.O_DIRECTORY)
 
-def swap_all():
+def move_all(source, target):
     for name in names:
-        if renameat2(app, name, stage, name, RENAME_EXCHANGE) != 0:
+        if renameat2(source, name, target, name, flags) != 0:
             err = ctypes.get_errno()
             sys.exit(f"renameat2 {name!r}: {os.strerror(err)}")
 
-swap_all(); swap_all()  # proves the exchange works here before the builds start
+move_all(here, there); move_all(there, here)  # it works here, before the builds start
 print("ready", flush=True)
 rounds = 0
 while not os.path.exists(stop):
-    swap_all()
-    swap_all()
+    move_all(here, there)
+    move_all(there, here)
     rounds += 1
 print(rounds)
 """
@@ -78,8 +87,6 @@ print(rounds)
 # between an entry's lstat and its change (the decision takes longer), so that a
 # bounded number of builds meets the race: the gap exists with any patterns.
 WIDENING = "".join(f"*[!a-z]{i}?x\n" for i in range(PATTERNS))
-SELECTING = WIDENING + "*.log\n"  # every candidate: 0644 -> 0664
-NOT_SELECTING = WIDENING + "*.none\n"  # strict mode: every candidate 0664 -> 0644
 
 
 def _outside_targets(box: Sandbox, with_directory: bool) -> list[Path]:
@@ -132,12 +139,13 @@ def _prepare(box: Sandbox, kind: str) -> tuple[Path, list[Path]]:
     return stage, targets
 
 
-def _start_attacker(box: Sandbox, stage: Path) -> tuple[subprocess.Popen[str], Path]:
+def _start_attacker(
+    box: Sandbox, how: str, source: Path, target: Path
+) -> tuple[subprocess.Popen[str], Path]:
     stop = box.root / "stop"
     attacker = subprocess.Popen(
         [SETPRIV, f"--reuid={BUILD_UID}", f"--regid={BUILD_GID}", "--clear-groups", "--",
-         sys.executable, "-I", "-c", ATTACKER,
-         str(box.path("logs")), str(stage), str(stop)],
+         sys.executable, "-I", "-c", ATTACKER, how, str(source), str(target), str(stop)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -158,30 +166,40 @@ def _build(box: Sandbox) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("kind", ["symlink", "hardlink"])
-def test_names_swapped_during_builds_never_let_a_change_out_of_the_app(
-    sb: Sandbox, kind: str
+def _builds_under_attack(
+    box: Sandbox,
+    how: str,
+    source: Path,
+    target: Path,
+    outside: list[Path],
+    patterns: str,
+    met: Callable[[int, str], bool],
 ) -> None:
-    stage, targets = _prepare(sb, kind)
-    sb.env("BP_WRITABLE_PATHS", NOT_SELECTING)  # what the last build reads
-    before_all = sb.snapshot()
-    outside_before = _state(targets)
-    attacker, stop = _start_attacker(sb, stage)
+    """``BUILDS`` builds while the attacker moves the names of ``source``, the
+    first, third, ... selecting ``patterns`` and the others not: none may change
+    ``outside``, print a traceback or exit other than 0 or 1, and each must have
+    met the race's targets (``met(build, output)``). Then, with every name
+    back, the invariant holds over all of them, and a build without the attacker
+    makes every candidate in ``source`` as the rules say."""
+    off = WIDENING + "*.none\n"
+    box.env("BP_WRITABLE_PATHS", off)  # what the last build reads
+    before_all = box.snapshot()
+    outside_before = _state(outside)
+    attacker, stop = _start_attacker(box, how, source, target)
     leaked: list[str] = []
     try:
         for build in range(1, BUILDS + 1):
-            sb.env("BP_WRITABLE_PATHS", SELECTING if build % 2 else NOT_SELECTING)
-            result = _build(sb)
+            box.env("BP_WRITABLE_PATHS", WIDENING + patterns if build % 2 else off)
+            result = _build(box)
             output = result.stdout + result.stderr
             assert "Traceback" not in output, output
             assert result.returncode in (0, 1), output
-            # The race had something to hit: the build changed candidates.
-            assert _candidates_at(sb, stage, 0o664 if build % 2 else 0o644) > 0, output
-            now = _state(targets)
+            assert met(build, output), f"build {build} met none of the targets\n{output}"
+            now = _state(outside)
             if now != outside_before:
                 changed = [
                     f"{p}: {oct(outside_before[p][0])} => {oct(now[p][0])}"
-                    for p in targets
+                    for p in outside
                     if now[p] != outside_before[p]
                 ]
                 leaked.append(f"build {build} of {BUILDS} changed {', '.join(changed)}")
@@ -190,12 +208,45 @@ def test_names_swapped_during_builds_never_let_a_change_out_of_the_app(
         stop.touch()
         out, err = attacker.communicate(timeout=TIMEOUT)
     assert attacker.returncode == 0, err
-    assert int(out) > 0, "the attacker never swapped while the builds ran"
+    assert int(out) > 0, "the attacker never moved a name while the builds ran"
     assert not leaked, leaked[0]
     stop.unlink()
     # Every name is back: over all builds, only the rules' changes inside the app.
-    problems = allowed_changes(before_all, sb.snapshot())
+    problems = allowed_changes(before_all, box.snapshot())
     assert not problems, "\n".join(problems[:20])
-    # A build without the attacker converges: every candidate as the rules say.
-    assert sb.run("build").returncode == 0
+    assert box.run("build").returncode == 0
+
+
+@pytest.mark.parametrize("kind", ["symlink", "hardlink"])
+def test_names_swapped_during_builds_never_let_a_change_out_of_the_app(
+    sb: Sandbox, kind: str
+) -> None:
+    stage, targets = _prepare(sb, kind)
+
+    def changed_candidates(build: int, output: str) -> bool:
+        return _candidates_at(sb, stage, 0o664 if build % 2 else 0o644) > 0
+
+    _builds_under_attack(
+        sb, "exchange", sb.path("logs"), stage, targets, "*.log\n", changed_candidates
+    )
+    # Without the attacker, the build changed every candidate (the race had targets).
     assert _candidates_at(sb, stage, 0o644) == CANDIDATES
+
+
+def test_a_hard_link_moved_during_builds_is_never_counted_twice(sb: Sandbox) -> None:
+    """Files of another layer, each hard-linked once into ``app/a/``, moved to
+    ``app/z/`` and back: a build that counts the links it sees, not the places
+    that still hold them, sees one link twice (in ``a`` and then in ``z``),
+    believes the file has no link outside the app, and changes it."""
+    outside = []
+    for i in range(LINKED):
+        lib = sb.write_abs(sb.other / "lib" / f"mod{i:03d}.so", "x\n", 0o666)
+        sb.hardlink(f"a/mod{i:03d}.so", lib)
+        outside.append(lib)
+    sb.mkdir("z")
+
+    def saw_links(build: int, output: str) -> bool:
+        return "Files hard-linked outside the app (left unchanged)" in output
+
+    _builds_under_attack(sb, "move", sb.path("a"), sb.path("z"), outside, "*.so\n", saw_links)
+    assert sb.mode("a/mod000.so") == 0o666  # linked outside: left as it is
