@@ -205,11 +205,10 @@ def pristine_buildpack() -> Path:
     os.chmod(root, 0o755)
     target = root / "buildpack"
     other = os.environ.get("WP_SAFETY_BUILDPACK")
-    if other:
-        copy_buildpack(target, source=Path(other))
-    else:
-        copy_buildpack(target)
-    python = bundled_python(target) if (target / "python").is_dir() else [sys.executable]
+    copy_buildpack(target, source=Path(other) if other else REPO)
+    # An older buildpack without a CPython of its own runs on this interpreter.
+    older = other and not (target / "python").is_dir()
+    python = [sys.executable] if older else bundled_python(target)
     subprocess.run(
         [*python, "-I", "-m", "compileall", "-q", "--invalidation-mode",
          "checked-hash", str(target / "src"), str(target / "vendor")],
