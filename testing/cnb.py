@@ -121,11 +121,11 @@ def write_settings(platform: Path, settings: Mapping[str, str | bytes]) -> None:
         (env / name).write_bytes(value.encode() if isinstance(value, str) else value)
 
 
-def copy_buildpack(target: Path, archive: str | None = None) -> None:
-    """The buildpack (the checkout's ``BUILDPACK_PARTS``, or the packaged ``archive``
-    unpacked: a ``.tgz``, or a buildpackage, whose image for this machine umoci unpacks)
-    at ``target`` as a builder holds it: root's when run as root, directories 0755,
-    files 0644 or 0755."""
+def copy_buildpack(target: Path, archive: str | None = None, source: Path = REPO) -> None:
+    """The buildpack (the ``BUILDPACK_PARTS`` of ``source``, this checkout by default,
+    or the packaged ``archive`` unpacked: a ``.tgz``, or a buildpackage, whose image for
+    this machine umoci unpacks) at ``target`` as a builder holds it: root's when run as
+    root, directories 0755, files 0644 or 0755."""
     target.mkdir(parents=True)
     if archive is not None and (archive.endswith(".cnb") or os.path.isdir(archive)):
         tree = buildpack_tree(os.path.abspath(archive), f"{BP_DIR_NAME}/{BP_VERSION}")
@@ -136,7 +136,7 @@ def copy_buildpack(target: Path, archive: str | None = None) -> None:
     else:
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
         for part in BUILDPACK_PARTS:
-            src = REPO / part
+            src = source / part
             if src.is_dir():
                 # python/ holds the stdlib as sourceless bytecode: copied as it is.
                 kept = None if part == "python" else ignore

@@ -18,6 +18,10 @@ semantics that matter (modes, owners, links, FIFOs, sockets) are the same on
 tmpfs, and the big trees are built ten times faster.
 
 ``snapshot`` records every path under the root without following links.
+``WP_SAFETY_BUILDPACK`` names another buildpack directory to test instead of
+this checkout (an older commit's, to show that a test catches what it guards;
+its launcher may use the python3 on ``PATH``, this interpreter).
+
 ``Sandbox.run`` runs bin/detect or bin/build as the lifecycle does (see
 tests/test_contract.py): as uid 1001 / gid 1000 through setpriv, with the
 lifecycle's environment allow-list, the positional arguments and the app as cwd.
@@ -200,9 +204,13 @@ def pristine_buildpack() -> Path:
     root = Path(tempfile.mkdtemp(prefix="wp-safety-bp-", dir=BASE))
     os.chmod(root, 0o755)
     target = root / "buildpack"
-    copy_buildpack(target)
+    other = os.environ.get("WP_SAFETY_BUILDPACK")
+    copy_buildpack(target, source=Path(other) if other else REPO)
+    # An older buildpack without a CPython of its own runs on this interpreter.
+    older = other and not (target / "python").is_dir()
+    python = [sys.executable] if older else bundled_python(target)
     subprocess.run(
-        [*bundled_python(target), "-I", "-m", "compileall", "-q", "--invalidation-mode",
+        [*python, "-I", "-m", "compileall", "-q", "--invalidation-mode",
          "checked-hash", str(target / "src"), str(target / "vendor")],
         capture_output=True,
         check=True,

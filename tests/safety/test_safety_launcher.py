@@ -18,11 +18,14 @@ pytestmark = needs_root
 FAKE_PYTHON = "#!/bin/sh\necho APP-PYTHON-RAN\nexit 0\n"
 
 
-@pytest.mark.parametrize("entry", [".", ""])
+@pytest.mark.parametrize("entry", [".", "", "bin"])
 def test_the_launcher_never_runs_a_python_from_the_app_dir(sb: Sandbox, entry: str) -> None:
+    """``.``, an empty entry (the shell's own search reads it as ``.``) and a relative
+    entry (``bin``: the app's ``bin/``, since the app is the working directory)."""
     sb.patterns("log/\n")
+    where = "bin/" if entry == "bin" else ""
     for name in ("python3", "python3.14", "python3.13", "python3.9", "uname"):
-        sb.write(name, FAKE_PYTHON, 0o755)
+        sb.write(where + name, FAKE_PYTHON, 0o755)
     env = {"PATH": f"{entry}:{PATH}" if entry else f":{PATH}"}
     result = sb.build(extra_env=env)
     assert result.returncode == 0, result

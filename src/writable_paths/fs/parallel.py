@@ -91,12 +91,20 @@ class Channel:
         self.queued: Synchronized[int] = context.RawValue("i", 0)
         self.context = context
         self.build = os.getpid()
+        # The workers, once started (the build's process alone looks at them).
+        self.processes: list[ForkProcess] = []
 
     def _acquire(self, lock: Lock) -> None:
-        """Take ``lock``; a worker whose build is gone exits instead of waiting."""
+        """Take ``lock``; a worker whose build is gone exits instead of waiting.
+        The build stops waiting when a worker was killed: it may have died holding
+        the lock, which then is never released."""
         while not lock.acquire(timeout=_POLL_SECONDS):
             if os.getpid() != self.build:
                 _exit_if_orphaned(self.build)
+                continue
+            for process in self.processes:
+                if process.exitcode not in (None, 0):
+                    raise WorkerLost(process.exitcode)
 
     def _count(self, outstanding: int, queued: int, idle: int) -> int:
         """Change the counters together; the jobs outstanding afterwards."""
@@ -230,6 +238,7 @@ class Pool(Sharing):
                 sender.close()
             self._processes.append((process, receiver))
         channel.workers = len(self._processes)
+        channel.processes = [process for process, _ in self._processes]
         if not self._processes:
             self._channel = None  # the build walks alone
 
