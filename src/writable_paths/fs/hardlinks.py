@@ -133,7 +133,20 @@ class HardLinks:
         return index
 
     def merge(self, other: HardLinks) -> None:
-        """Add ``other``'s sightings (a worker's) after this one's."""
+        """Add ``other``'s sightings (a worker's). The larger set's arrays are kept
+        and the smaller one's appended, so a worker's many links are not copied:
+        the order of files from several processes is the order they finished in
+        anyway, never one to rely on."""
+        if other.sightings > self.sightings:
+            mine = HardLinks()
+            for name in _SENT:
+                setattr(mine, name, getattr(self, name))
+            for name in _SENT:
+                setattr(self, name, getattr(other, name))
+            self._shape_index = {
+                (*shape[:5], id(shape[5])): i for i, shape in enumerate(self._shapes)
+            }
+            other = mine
         shapes = [
             self._intern_shape(links, old_mode, old_gid, mode, None if gid < 0 else gid, decision)
             for links, old_mode, old_gid, mode, gid, decision in other._shapes
@@ -172,24 +185,23 @@ class HardLinks:
         winner = array("I", bytes(4 * count))  # the sighting whose decision won
         target = array("I", bytes(4 * count))  # the sighting of the first link by name
         inside = array("I", bytes(4 * count))  # links still found where seen
-        for group in self._groups():
-            first = group[0]
-            best = first
-            for i in group[1:]:
-                if link_wins(self._shapes[self._shape[best]][5].selected, self._decision(i)):
-                    best = i
-            by_place: dict[tuple[str, ...], int] = {}
-            for i in group:
-                by_place.setdefault(self._place(i), i)
-            places = sorted(by_place)
-            key = (self._dev[first], self._ino[first])
-            seen = sum(1 for place in places if _still(root_fd, place, key))
-            shape = self._shapes[self._shape[first]]
-            winner[first], target[first], inside[first] = best, by_place[places[0]], seen
-            if linked_outside(shape[0], seen) or seen < len(places):
-                verdict[first] = _FINDING
-            else:
-                verdict[first] = _CHANGE
+        with _Directories(root_fd) as directories:
+            for group in self._groups():
+                first = group[0]
+                best = first
+                for i in group[1:]:
+                    if link_wins(self._selected(best), self._selected(i)):
+                        best = i
+                by_place: dict[tuple[str, ...], int] = {}
+                for i in group:
+                    by_place.setdefault(self._place(i), i)
+                places = sorted(by_place)
+                key = (self._dev[first], self._ino[first])
+                seen = sum(1 for place in places if directories.still(place, key))
+                links = self._shapes[self._shape[first]][0]
+                winner[first], target[first], inside[first] = best, by_place[places[0]], seen
+                outside = linked_outside(links, seen) or seen < len(places)
+                verdict[first] = _FINDING if outside else _CHANGE
         for first in range(count):
             if not verdict[first]:
                 continue
@@ -203,26 +215,33 @@ class HardLinks:
             elif linked.needs_change():
                 yield linked, inside[first]
 
-    def _decision(self, i: int) -> bool:
+    def _selected(self, i: int) -> bool:
         return bool(self._shapes[self._shape[i]][5].selected)
 
     def _groups(self) -> Iterator[list[int]]:
         """The sightings of each file, in the order seen, a bucket of inodes at a
-        time (a counting sort by inode number into one array of indices)."""
+        time: a counting sort into one array of indices, by inode number ranges
+        (a file system numbers the files of one directory close together, so a
+        bucket's links lie in few directories)."""
         count = len(self._dev)
+        if not count:
+            return
         buckets = max(1, count // _PER_BUCKET)
         ino = self._ino
+        low = min(ino)
+        span = max(ino) - low + 1
+        bucket_of = array("I", ((n - low) * buckets // span for n in ino))
         starts = array("Q", bytes(8 * (buckets + 1)))
-        for i in range(count):
-            starts[ino[i] % buckets + 1] += 1
+        for b in bucket_of:
+            starts[b + 1] += 1
         for b in range(buckets):
             starts[b + 1] += starts[b]
         fill = array("Q", starts)
         order = array("I", bytes(4 * count))
-        for i in range(count):
-            b = ino[i] % buckets
+        for i, b in enumerate(bucket_of):
             order[fill[b]] = i
             fill[b] += 1
+        del bucket_of, fill
         dev = self._dev
         for b in range(buckets):
             files: dict[tuple[int, int], list[int]] = {}
@@ -231,16 +250,39 @@ class HardLinks:
             yield from files.values()
 
 
-def _still(root_fd: int, place: tuple[str, ...], key: Key) -> bool:
-    """Whether ``place`` still names the file ``key``."""
-    try:
-        fd = open_beneath(root_fd, place[:-1])
-    except OSError:
-        return False
-    try:
-        st = os.stat(place[-1], dir_fd=fd, follow_symlinks=False)
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    return (st.st_dev, st.st_ino) == key and stat.S_ISREG(st.st_mode)
+class _Directories:
+    """The few directories that settling looked in last, kept open: the links
+    of neighbouring inodes mostly share them."""
+
+    _KEEP = 4
+
+    def __init__(self, root_fd: int) -> None:
+        self._root_fd = root_fd
+        self._open: dict[tuple[str, ...], int] = {}
+
+    def __enter__(self) -> _Directories:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for fd in self._open.values():
+            os.close(fd)
+        self._open.clear()
+
+    def still(self, place: tuple[str, ...], key: Key) -> bool:
+        """Whether ``place`` still names the file ``key``."""
+        parent = place[:-1]
+        fd = self._open.pop(parent, -1)
+        if fd < 0:
+            try:
+                fd = open_beneath(self._root_fd, parent)
+            except OSError:
+                return False
+            if len(self._open) >= self._KEEP:
+                oldest = next(iter(self._open))
+                os.close(self._open.pop(oldest))
+        self._open[parent] = fd  # the newest last
+        try:
+            st = os.stat(place[-1], dir_fd=fd, follow_symlinks=False)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == key and stat.S_ISREG(st.st_mode)
