@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 _PER_BUCKET = 2048  # sightings grouped at a time while settling, on average
 _CHANGE, _FINDING = 1, 2  # what settling found for a file (at its first sighting)
 # What a worker sends the build's process (the rest are lookups while adding).
-_SENT = ("_dev", "_ino", "_shape", "_dir", "_name", "_shapes", "_dirs", "_names")
+_ARRAYS = ("_dev", "_ino", "_shape", "_dir", "_name")
+_SENT = (*_ARRAYS, "_shapes", "_dirs", "_names")
 
 
 class Linked:
@@ -161,13 +162,16 @@ class HardLinks:
         self._names += other._names
         self._last_parent = None
 
-    def __getstate__(self) -> dict[str, object]:
-        return {name: getattr(self, name) for name in _SENT}
+    def __reduce_ex__(self, protocol: object) -> tuple[object, ...]:
+        # With protocol 5 the arrays can travel out of band (see parallel).
+        import pickle
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        HardLinks.__init__(self)
-        for name in _SENT:
-            setattr(self, name, state[name])
+        arrays = tuple(getattr(self, name) for name in _ARRAYS)
+        if isinstance(protocol, int) and protocol >= 5:
+            arrays = tuple((a.typecode, pickle.PickleBuffer(a)) for a in arrays)
+        else:
+            arrays = tuple((a.typecode, a.tobytes()) for a in arrays)
+        return (_rebuilt, (arrays, self._shapes, self._dirs, self._names))
 
     def _place(self, i: int) -> tuple[str, ...]:
         start = self._name[i]
@@ -248,6 +252,21 @@ class HardLinks:
             for i in order[starts[b] : starts[b + 1]]:
                 files.setdefault((dev[i], ino[i]), []).append(i)
             yield from files.values()
+
+
+def _rebuilt(
+    arrays: tuple[tuple[str, object], ...],
+    shapes: list[Shape],
+    dirs: list[tuple[str, ...]],
+    names: bytearray,
+) -> HardLinks:
+    links = HardLinks()
+    for name, (typecode, data) in zip(_ARRAYS, arrays):
+        values = array(typecode)
+        values.frombytes(data)  # type: ignore[arg-type]
+        setattr(links, name, values)
+    links._shapes, links._dirs, links._names = shapes, dirs, names
+    return links
 
 
 class _Directories:
