@@ -22,7 +22,6 @@ tells the last worker to finish when to send everyone home.
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 
@@ -215,11 +214,6 @@ class Pool(Sharing):
         # Forked workers inherit unwritten output and would write it again.
         sys.stdout.flush()
         sys.stderr.flush()
-        # The workers share the build's objects (the compiled patterns above all)
-        # copy-on-write; a garbage collection, in a worker or here, writes to the
-        # header of every object it tracks and so copies its page. Frozen objects
-        # are never collected, nor their pages written by the collector.
-        gc.freeze()
         parent = os.getpid()
         for _ in range(self._workers):
             receiver, sender = channel.context.Pipe(duplex=False)
