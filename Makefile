@@ -53,8 +53,8 @@ integration-jammy: ## the runtime tests on an Ubuntu 22.04 base (debootstrap, on
 integration-pack: ## real pack builds (needs pack and a Docker daemon; skipped without them)
 	$(BIN)/python -m pytest integration -m pack
 
-bench: ## benchmarks against chgrp/chmod -R and find (SIZES=10k,100k,1m RUNS=3)
-	$(BIN)/python benchmarks/bench.py --sizes $(or $(SIZES),10k,100k) --runs $(or $(RUNS),3)
+bench: ## benchmarks against chgrp/chmod -R and find (SIZES=10k,100k,1m RUNS=3 CASES=standard,scale)
+	$(BIN)/python benchmarks/bench.py --sizes $(or $(SIZES),10k,100k) --runs $(or $(RUNS),3) --cases $(or $(CASES),standard)
 
 CODE := src tests integration package benchmarks testing
 

@@ -37,6 +37,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
+import scale  # noqa: E402  (benchmarks/, the script's own directory)
 from lifecycle import bundled_python  # noqa: E402
 
 from testing.cnb import BUILD_USER, Dirs, phase_command, phase_env  # noqa: E402
@@ -337,17 +338,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10k,100k", help="comma-separated: 10k,100k,1m")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
+        "--cases",
+        default="standard",
+        help="comma-separated: standard (start-up, the trees of --sizes), scale (many "
+        "patterns, 1M entries, hard links: several minutes)",
+    )
+    parser.add_argument(
         "--python", default="bundled", help="the bare baseline (default: the bundled CPython)"
     )
     parser.add_argument("--work", default=None, help="scratch directory (default: a temp dir)")
     args = parser.parse_args(argv)
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    cases = {c.strip() for c in args.cases.split(",") if c.strip()}
+    if not cases or not cases <= {"standard", "scale"}:
+        parser.error(f"--cases: standard, scale or both, not {args.cases!r}")
 
     work = Path(args.work or tempfile.mkdtemp(prefix="wp-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     os.chmod(work, 0o755)
     try:
-        report(Bench(work, args.python, args.runs), sizes)
+        bench = Bench(work, args.python, args.runs)
+        if "standard" in cases:
+            report(bench, sizes)
+        if "scale" in cases:
+            report_scale(bench)
     finally:
         subprocess.run(["rm", "-rf", str(work)], check=False)
     return 0
@@ -430,6 +444,52 @@ def report(bench: Bench, sizes: list[str]) -> None:
     print(
         "\nTargets: select-all ratio <= 0.8; strict, few dirs ratio <= 1.2; "
         "peak memory < 60 MiB at 1M."
+    )
+
+
+def report_scale(bench: Bench) -> None:
+    """The scale cases (see ``scale``): time (median of --runs) and whole-build memory."""
+    sampler = scale.Sampler(as_build_user())
+    print(f"\nScale cases (whole-build memory: summed Pss; limit {scale.LIMIT_MIB:.0f} MiB)")
+    header = f"{'case':<44} {'entries':>9} {'time':>8} {'peak Pss':>9} {'peak RSS sum':>13}"
+    print(header)
+    print("-" * len(header))
+    small = bench.tree(bench.work / "scale-100k", 100_000)
+    linked = bench.work / "scale-links"
+    scale.make_linked_tree(linked, 200_000)
+    bench.own(linked)
+    os.sync()
+    for name, master, patterns, entries in (
+        ("1,000 mixed patterns", small, scale.mixed_patterns(1_000), 100_000),
+        ("10,000 mixed patterns", small, scale.mixed_patterns(10_000), 100_000),
+        ("200,000 files, 2 hard links each (pnpm)", linked, "node_modules/\n", 400_000),
+    ):
+        _scale_row(bench, sampler, name, master, patterns, entries)
+    subprocess.run(["rm", "-rf", str(small), str(linked)], check=True)
+    big = bench.tree(bench.work / "scale-1m", 1_000_000)
+    _scale_row(bench, sampler, "1,000 mixed patterns", big, scale.mixed_patterns(1_000), 1_000_000)
+    subprocess.run(["rm", "-rf", str(big)], check=True)
+    print(
+        f"\nTargets: peak Pss < {scale.LIMIT_MIB:.0f} MiB in every case; "
+        f"under {scale.LIMIT_SECONDS_PER_100K:.0f} s per 100,000 entries."
+    )
+
+
+def _scale_row(
+    bench: Bench, sampler: scale.Sampler, name: str, master: Path, patterns: str, entries: int
+) -> None:
+    command = bench.bin(bench.buildpack_dir, "build")
+    env = bench.env(bench.buildpack_dir)
+    times, pss, rss = [], 0, 0
+    for _ in range(bench.runs):
+        bench.prepare(master, patterns)
+        elapsed, run_pss, run_rss = sampler.run(command, master, env)
+        times.append(elapsed)
+        pss, rss = max(pss, run_pss), max(rss, run_rss)
+    entries_label = f"{entries / 1000:.0f}k" if entries < 1_000_000 else f"{entries / 1e6:.0f}M"
+    print(
+        f"{name:<44} {entries_label:>9} {median(times):7.2f}s {pss / 1024:6.1f} MiB "
+        f"{rss / 1024:9.1f} MiB"
     )
 
 

@@ -295,7 +295,7 @@ class Pass(Worker):
             if policy.drops_set_id(kind, mode, True):
                 self.summary.findings.add(Finding(F.SET_ID_DROPPED, entry.path, _source(decision)))
         if kind == policy.FILE and st.st_nlink > 1:
-            self._links.add((st.st_dev, st.st_ino), Linked(entry.names, st, target, gid, decision))
+            self._links.add(entry, target, gid, decision)
         elif target != stat.S_IMODE(mode) or (gid is not None and gid != st.st_gid):
             self._change(entry, target, gid, decision)
         # Even where nothing beneath can be selected (and, outside strict mode, nothing

@@ -258,7 +258,7 @@ class Pool(Sharing):
                     if receiver not in ready:
                         continue
                     try:
-                        kind, value = receiver.recv()
+                        kind, value = _receive(receiver)
                     except EOFError:  # it died without a word
                         process.join()
                         raise WorkerLost(process.exitcode) from None
@@ -316,8 +316,31 @@ def _work(
         import traceback
 
         outcome = ("error", traceback.format_exc())
-    sender.send(outcome)
+    _send(sender, outcome)
     sender.close()
+
+
+def _send(sender: Connection, outcome: Outcome) -> None:
+    """Send ``outcome`` with its large arrays out of band (pickle protocol 5):
+    written from the worker's own memory, never copied into one pickle first."""
+    import pickle
+
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps(outcome, protocol=5, buffer_callback=buffers.append)
+    sender.send_bytes(len(buffers).to_bytes(4, "little") + data)
+    for buffer in buffers:
+        sender.send_bytes(buffer.raw())
+
+
+def _receive(receiver: Connection) -> Outcome:
+    """What ``_send`` sent. Raises ``EOFError`` if the worker died first."""
+    import pickle
+
+    data = receiver.recv_bytes()
+    count = int.from_bytes(data[:4], "little")
+    buffers = [receiver.recv_bytes() for _ in range(count)]
+    kind, value = pickle.loads(memoryview(data)[4:], buffers=buffers)
+    return str(kind), value
 
 
 def open_job(root_fd: int, job: Job) -> int:
