@@ -44,6 +44,9 @@ from typing import Any
 
 import tomllib
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script, from package/
+import oci_descriptor
+
 REPO = Path(__file__).resolve().parent.parent
 UMOCI = REPO / "build" / "cache" / "bin" / "umoci"  # package/runtimes.py, from make install
 BUILDPACKS_DIR = "/cnb/buildpacks"
@@ -130,29 +133,18 @@ def read_archive(path: Path) -> Archive:
 
 
 def check_descriptor(path: Path, descriptor: Mapping[str, Any]) -> None:
-    """The fields the image and its labels are made of must be there, as strings."""
-    table = descriptor.get("buildpack")
-    missing = [] if isinstance(descriptor.get("api"), str) else ["api"]
-    if not isinstance(table, dict):
-        missing.append("[buildpack]")
-    else:
-        missing += [
-            f"buildpack.{k}" for k in ("id", "version") if not isinstance(table.get(k), str)
-        ]
-    targets = descriptor.get("targets")
-    if not isinstance(targets, list) or not targets:
-        missing.append("[[targets]]")
-    else:
-        missing += [
-            f"targets[{n}].{k}"
-            for n, t in enumerate(targets)
-            for k in ("os", "arch")
-            if not isinstance(t.get(k, "linux" if k == "os" else None), str)
-        ]
+    """The fields the image and its labels are made of must be there, of the spec's form."""
+    missing = oci_descriptor.missing_fields(descriptor)
     if missing:
         raise OCIError(
             f"{path}: its buildpack.toml lacks {', '.join(missing)}; rebuild the archive with "
             "package/build.py from a valid buildpack.toml"
+        )
+    invalid = oci_descriptor.invalid_fields(descriptor)
+    if invalid:
+        raise OCIError(
+            f"{path}: its buildpack.toml has an invalid {'; an invalid '.join(invalid)}; fix "
+            "buildpack.toml and rebuild the archive with package/build.py"
         )
 
 
