@@ -9,8 +9,8 @@ writes, from the ``.tgz`` archives of ``package/build.py`` (built first, one per
 - ``<out>/<name>-<version>-oci/``: an OCI image layout. Its tag ``<version>`` is an image
   index with one image per target (platform ``os``/``architecture`` in the index and in
   each image config); each image is also tagged ``<version>-<os>-<arch>``.
-- ``<out>/<name>-<version>.cnb``: what ``pack buildpack package --format file`` writes
-  from ``package.toml``: an uncompressed tar of an OCI layout with one image, whose
+- ``<out>/<name>-<version>.cnb``: laid out as ``pack buildpack package --format file``
+  writes a buildpack without targets: an uncompressed tar of an OCI layout with one image, whose
   layer is the archive with every target (pack reads the first image of a ``.cnb``
   whatever the machine, so it must run on every arch), os ``linux``, no architecture.
 
