@@ -102,7 +102,7 @@ class Archive:
 
 def read_archive(path: Path) -> Archive:
     """The archive's descriptor and its one entry time; anything but plain files and
-    directories with safe relative names is an error."""
+    directories with safe relative names (no ``..``, no whiteout ``.wh.``) is an error."""
     try:
         with tarfile.open(path, "r:gz") as tar:
             descriptor: dict[str, Any] | None = None
@@ -115,6 +115,11 @@ def read_archive(path: Path) -> Archive:
                     or not (member.isfile() or member.isdir())
                 ):
                     raise OCIError(f"{path}: entry '{member.name}' is not a plain relative file")
+                if any(part.startswith(".wh.") for part in name.parts):
+                    raise OCIError(
+                        f"{path}: entry '{member.name}' would be a whiteout in the image's layer "
+                        "(a name starting '.wh.' deletes files of the layers below): rename it"
+                    )
                 times.add(member.mtime)
                 if member.name == "buildpack.toml":
                     data = tar.extractfile(member)

@@ -494,6 +494,7 @@ def test_bad_archives_are_refused_with_the_file_and_what_to_do(out: Path, tmp_pa
     other = (REPO / "buildpack.toml").read_text().replace(f'"{VERSION}"', '"9.9.9"', 1)
     crafted = {
         "escape": _crafted(tmp_path / "escape.tgz", {"../etc/passwd": b""}),
+        "whiteout": _crafted(tmp_path / "whiteout.tgz", {"bin/.wh..wh..opq": b""}),
         "empty": _crafted(tmp_path / "empty.tgz", {"bin/build": b""}),
         "toml": _crafted(tmp_path / "toml.tgz", {"buildpack.toml": b"api = [\n"}),
         "version": _crafted(tmp_path / "version.tgz", {"buildpack.toml": other.encode()}),
@@ -518,6 +519,7 @@ def test_bad_archives_are_refused_with_the_file_and_what_to_do(out: Path, tmp_pa
     cases = [
         ((junk, universal), f"cannot read {junk}"),
         ((crafted["escape"], universal), "entry '../etc/passwd' is not a plain relative file"),
+        ((crafted["whiteout"], universal), "entry 'bin/.wh..wh..opq' would be a whiteout"),
         ((crafted["empty"], universal), "has no buildpack.toml at its root"),
         ((crafted["toml"], universal), "its buildpack.toml is not valid TOML"),
         ((universal, universal), "declares 2 targets; an image needs the archive of one target"),
