@@ -9,8 +9,8 @@ writes, from the ``.tgz`` archives of ``package/build.py`` (built first, one per
 - ``<out>/<name>-<version>-oci/``: an OCI image layout. Its tag ``<version>`` is an image
   index with one image per target (platform ``os``/``architecture`` in the index and in
   each image config); each image is also tagged ``<version>-<os>-<arch>``.
-- ``<out>/<name>-<version>.cnb``: what ``pack buildpack package --format file`` writes
-  from ``package.toml``: an uncompressed tar of an OCI layout with one image, whose
+- ``<out>/<name>-<version>.cnb``: laid out as ``pack buildpack package --format file``
+  writes a buildpack without targets: an uncompressed tar of an OCI layout with one image, whose
   layer is the archive with every target (pack reads the first image of a ``.cnb``
   whatever the machine, so it must run on every arch), os ``linux``, no architecture.
 
@@ -43,6 +43,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import tomllib
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script, from package/
+import oci_descriptor
 
 REPO = Path(__file__).resolve().parent.parent
 UMOCI = REPO / "build" / "cache" / "bin" / "umoci"  # package/runtimes.py, from make install
@@ -99,7 +102,7 @@ class Archive:
 
 def read_archive(path: Path) -> Archive:
     """The archive's descriptor and its one entry time; anything but plain files and
-    directories with safe relative names is an error."""
+    directories with safe relative names (no ``..``, no whiteout ``.wh.``) is an error."""
     try:
         with tarfile.open(path, "r:gz") as tar:
             descriptor: dict[str, Any] | None = None
@@ -112,6 +115,11 @@ def read_archive(path: Path) -> Archive:
                     or not (member.isfile() or member.isdir())
                 ):
                     raise OCIError(f"{path}: entry '{member.name}' is not a plain relative file")
+                if any(part.startswith(".wh.") for part in name.parts):
+                    raise OCIError(
+                        f"{path}: entry '{member.name}' would be a whiteout in the image's layer "
+                        "(a name starting '.wh.' deletes files of the layers below): rename it"
+                    )
                 times.add(member.mtime)
                 if member.name == "buildpack.toml":
                     data = tar.extractfile(member)
@@ -130,29 +138,18 @@ def read_archive(path: Path) -> Archive:
 
 
 def check_descriptor(path: Path, descriptor: Mapping[str, Any]) -> None:
-    """The fields the image and its labels are made of must be there, as strings."""
-    table = descriptor.get("buildpack")
-    missing = [] if isinstance(descriptor.get("api"), str) else ["api"]
-    if not isinstance(table, dict):
-        missing.append("[buildpack]")
-    else:
-        missing += [
-            f"buildpack.{k}" for k in ("id", "version") if not isinstance(table.get(k), str)
-        ]
-    targets = descriptor.get("targets")
-    if not isinstance(targets, list) or not targets:
-        missing.append("[[targets]]")
-    else:
-        missing += [
-            f"targets[{n}].{k}"
-            for n, t in enumerate(targets)
-            for k in ("os", "arch")
-            if not isinstance(t.get(k, "linux" if k == "os" else None), str)
-        ]
+    """The fields the image and its labels are made of must be there, of the spec's form."""
+    missing = oci_descriptor.missing_fields(descriptor)
     if missing:
         raise OCIError(
             f"{path}: its buildpack.toml lacks {', '.join(missing)}; rebuild the archive with "
             "package/build.py from a valid buildpack.toml"
+        )
+    invalid = oci_descriptor.invalid_fields(descriptor)
+    if invalid:
+        raise OCIError(
+            f"{path}: its buildpack.toml has an invalid {'; an invalid '.join(invalid)}; fix "
+            "buildpack.toml and rebuild the archive with package/build.py"
         )
 
 

@@ -2,6 +2,9 @@
 
     python package/release.py check-tag v0.2.0
         the tag names buildpack.toml's version, and CHANGELOG.md has a released entry for it
+    python package/release.py check-on-branch main
+        the checked-out commit (the tag's) is on origin/<branch>, so that only what was
+        merged can be released
     python package/release.py notes 0.2.0
         that entry's text, the GitHub release's description
     python package/release.py registry-request --address HOST/PATH@sha256:... --body-file F
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +101,48 @@ def check_tag(root: Path, tag: str) -> Buildpack:
     return buildpack
 
 
+def check_on_branch(root: Path, branch: str) -> str:
+    """The commit checked out in ``root`` is ``origin/<branch>`` or one of its ancestors.
+    The checkout belongs to another user on GitHub's container jobs (the runner's), so
+    git is told that this one directory is safe."""
+    remote = f"origin/{branch}"
+    git = ["git", "-c", f"safe.directory={root}", "-C", str(root)]
+    try:
+        head = subprocess.run(
+            [*git, "rev-parse", "--verify", "HEAD"], capture_output=True, text=True, check=False
+        )
+        if head.returncode != 0:
+            raise ReleaseError(f"{root}: not a git checkout ({head.stderr.strip()})")
+        known = subprocess.run(
+            [*git, "rev-parse", "--verify", "--quiet", f"refs/remotes/{remote}"],
+            capture_output=True,
+            check=False,
+        )
+        if known.returncode != 0:
+            raise ReleaseError(
+                f"{root}: the checkout has no {remote}: check out with fetch-depth: 0"
+                " (actions/checkout), which fetches every branch"
+            )
+        done = subprocess.run(
+            [*git, "merge-base", "--is-ancestor", "HEAD", remote],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError as error:
+        raise ReleaseError(f"cannot run git ({error.strerror}): install git") from None
+    commit = head.stdout.strip()
+    if done.returncode == 1:
+        raise ReleaseError(
+            f"commit {commit} is not on {branch}: only a merged commit is released;"
+            f" delete the tag (git push --delete origin <tag>), merge, and tag a commit of"
+            f" {branch}"
+        )
+    if done.returncode != 0:
+        raise ReleaseError(f"git merge-base failed: {done.stderr.strip()}")
+    return commit
+
+
 def changelog_entry(root: Path, version: str) -> str:
     """The text under ``## <version>`` up to the next ``## `` heading, trimmed."""
     path = root / "CHANGELOG.md"
@@ -174,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     tag = commands.add_parser("check-tag", help="the tag names buildpack.toml's version")
     tag.add_argument("tag")
+    on_branch = commands.add_parser(
+        "check-on-branch", help="the checked-out commit is on origin/<branch>"
+    )
+    on_branch.add_argument("branch")
     notes = commands.add_parser("notes", help="the CHANGELOG.md entry of a version")
     notes.add_argument("version")
     request = commands.add_parser("registry-request", help="the Buildpack Registry request")
@@ -185,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check-tag":
             buildpack = check_tag(root, args.tag)
             print(f"tag {args.tag} releases {buildpack.id} {buildpack.version}")
+        elif args.command == "check-on-branch":
+            commit = check_on_branch(root, args.branch)
+            print(f"commit {commit} is on {args.branch}")
         elif args.command == "notes":
             sys.stdout.write(changelog_entry(root, args.version))
         else:

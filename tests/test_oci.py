@@ -494,6 +494,7 @@ def test_bad_archives_are_refused_with_the_file_and_what_to_do(out: Path, tmp_pa
     other = (REPO / "buildpack.toml").read_text().replace(f'"{VERSION}"', '"9.9.9"', 1)
     crafted = {
         "escape": _crafted(tmp_path / "escape.tgz", {"../etc/passwd": b""}),
+        "whiteout": _crafted(tmp_path / "whiteout.tgz", {"bin/.wh..wh..opq": b""}),
         "empty": _crafted(tmp_path / "empty.tgz", {"bin/build": b""}),
         "toml": _crafted(tmp_path / "toml.tgz", {"buildpack.toml": b"api = [\n"}),
         "version": _crafted(tmp_path / "version.tgz", {"buildpack.toml": other.encode()}),
@@ -502,15 +503,34 @@ def test_bad_archives_are_refused_with_the_file_and_what_to_do(out: Path, tmp_pa
             {"buildpack.toml": b'[buildpack]\nid = "x"\n[[targets]]\nos = "linux"\n'},
         ),
     }
+    # Odd TOML: values that would move the layer out of /cnb/buildpacks/<id>/<version>,
+    # or whose type the labels cannot take (each was exit 0 or a traceback before).
+    odd = {
+        "dotdot-id": 'id = ".."\nversion = "0.2.0"\n[[targets]]\narch = "amd64"\n',
+        "slash-version": 'id = "a/b"\nversion = "0.2.0/../../x"\n[[targets]]\narch = "amd64"\n',
+        "licenses": 'id = "a/b"\nversion = "0.2.0"\nlicenses = "MIT"\n[[targets]]\narch = "x"\n',
+        "target": 'id = "a/b"\nversion = "0.2.0"\n[[targets]]\narch = "../x"\n',
+    }
+    for name, table in odd.items():
+        toml = f'api = "0.10"\n[buildpack]\n{table}'.encode()
+        crafted[name] = _crafted(tmp_path / f"{name}.tgz", {"buildpack.toml": toml})
+    not_a_table = b'api = "0.10"\ntargets = [1]\n[buildpack]\nid = "a/b"\nversion = "1.0.0"\n'
+    crafted["not-a-table"] = _crafted(tmp_path / "not-a-table.tgz", {"buildpack.toml": not_a_table})
     cases = [
         ((junk, universal), f"cannot read {junk}"),
         ((crafted["escape"], universal), "entry '../etc/passwd' is not a plain relative file"),
+        ((crafted["whiteout"], universal), "entry 'bin/.wh..wh..opq' would be a whiteout"),
         ((crafted["empty"], universal), "has no buildpack.toml at its root"),
         ((crafted["toml"], universal), "its buildpack.toml is not valid TOML"),
         ((universal, universal), "declares 2 targets; an image needs the archive of one target"),
         ((amd64, universal), "give one archive per declared target"),
         ((amd64, crafted["version"]), f"is {BP_ID} {VERSION}, but"),
         ((amd64, crafted["fields"]), "lacks api, buildpack.version, targets[0].arch; rebuild"),
+        ((crafted["dotdot-id"], universal), "invalid buildpack.id '..' (letters"),
+        ((crafted["slash-version"], universal), "invalid buildpack.version '0.2.0/../../x'"),
+        ((crafted["licenses"], universal), "invalid buildpack.licenses (tables of type"),
+        ((crafted["target"], universal), "invalid targets[0].arch '../x' (lowercase"),
+        ((crafted["not-a-table"], universal), "lacks targets[0] as a table; rebuild"),
     ]
     for (one, every), message in cases:
         result = run_oci(

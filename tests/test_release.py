@@ -3,6 +3,7 @@ run as the workflow runs them, on real files."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -207,3 +208,63 @@ def test_this_project_can_be_released_to_the_registry_under_its_id(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     version = tomllib.loads((REPO / "buildpack.toml").read_text())["buildpack"]["version"]
     assert result.stdout == f"ADD community-buildpacks/writable-paths@{version}\n"
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> tuple[Path, str, str]:
+    """A full clone (as actions/checkout with fetch-depth: 0 makes it) of a repository
+    with one commit on main and one on a branch that was never merged; owned by another
+    user where we are root, as the runner's workspace is in a container job."""
+    if shutil.which("git") is None:
+        pytest.skip("no git")
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q", "-b", "main")
+    git(origin, "commit", "-q", "--allow-empty", "-m", "on main")
+    merged = git(origin, "rev-parse", "HEAD")
+    git(origin, "checkout", "-q", "-b", "side")
+    git(origin, "commit", "-q", "--allow-empty", "-m", "never merged")
+    unmerged = git(origin, "rev-parse", "HEAD")
+    checkout = tmp_path / "checkout"
+    git(tmp_path, "clone", "-q", str(origin), str(checkout))
+    if os.geteuid() == 0:
+        for path in (checkout, *checkout.rglob("*")):
+            os.lchown(path, 1001, 1000)
+    return checkout, merged, unmerged
+
+
+def test_only_a_commit_of_main_is_released(clone: tuple[Path, str, str]) -> None:
+    checkout, merged, unmerged = clone
+    git(checkout, "-c", f"safe.directory={checkout}", "checkout", "-q", "--detach", merged)
+    result = release(checkout, "check-on-branch", "main")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"commit {merged} is on main\n"
+    git(checkout, "-c", f"safe.directory={checkout}", "checkout", "-q", "--detach", unmerged)
+    result = release(checkout, "check-on-branch", "main")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"release: commit {unmerged} is not on main: only a merged")
+    assert "delete the tag" in result.stderr
+
+
+def test_a_checkout_without_the_branch_says_to_fetch_every_branch(
+    clone: tuple[Path, str, str],
+) -> None:
+    checkout, _merged, _unmerged = clone
+    result = release(checkout, "check-on-branch", "release-1.x")
+    assert result.returncode == 1
+    assert "has no origin/release-1.x: check out with fetch-depth: 0" in result.stderr
+    result = release(checkout.parent, "check-on-branch", "main")
+    assert result.returncode == 1
+    assert f"release: {checkout.parent}: not a git checkout" in result.stderr
+    assert "Traceback" not in result.stderr

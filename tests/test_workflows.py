@@ -55,6 +55,9 @@ def test_the_release_checks_the_tag_before_it_builds_and_packages_both_forms() -
     assert workflow["on"] == {"push": {"tags": ["v*"]}}
     steps = runs(workflow["jobs"]["build"])
     assert steps[1].startswith('python3 package/release.py check-tag "$TAG"')
+    assert steps[2] == "python3 package/release.py check-on-branch main"
+    (checkout,) = [s for s in workflow["jobs"]["build"]["steps"] if "checkout" in s.get("uses", "")]
+    assert checkout["with"]["fetch-depth"] == 0  # origin/main is there to check against
     assert make_commands(steps) == [
         "install",
         "lint",
