@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from support import BUILD_GID, BUILD_UID, REPO, needs_root, shown
+from support import BUILD_GID, REPO, needs_root, shown
 
 from writable_paths.core.findings import SHOWN, SPECIAL, Finding, Findings
 from writable_paths.core.patterns import parse_file
@@ -207,6 +207,10 @@ def test_a_large_tree_gets_workers_by_default(tmp_path: Path) -> None:
 
 
 NO_SHM = 'mount -t tmpfs -o ro tmpfs /dev/shm && exec "$@"'
+# RLIMIT_NPROC counts every process of the real uid on the machine: the build user of
+# another test run would make `--nproc=1` refuse even the first exec. A uid no other
+# test uses stands for the build user here.
+LONE_UID = 61001
 
 
 @needs_root
@@ -231,7 +235,7 @@ def test_the_build_walks_alone_when_it_may_not_start_workers(
         for i in range(30):
             (app / f"d{i}").mkdir(parents=True)
             os.chmod(app / f"d{i}", 0o777)
-        subprocess.run(["chown", "-R", f"{BUILD_UID}:{BUILD_GID}", str(app)], check=True)
+        subprocess.run(["chown", "-R", f"{LONE_UID}:{BUILD_GID}", str(app)], check=True)
         code = (
             f"import sys; sys.path.insert(0, {str(root / 'src')!r})\n"
             "from writable_paths.fs.apply import Applier\n"
@@ -241,7 +245,7 @@ def test_the_build_walks_alone_when_it_may_not_start_workers(
             "               workers=2, start_workers_after=1).run(%r)\n"
             "print(summary.workers, summary.changed)\n" % (BUILD_GID, str(app))
         )
-        user = ["setpriv", f"--reuid={BUILD_UID}", f"--regid={BUILD_GID}", "--clear-groups"]
+        user = ["setpriv", f"--reuid={LONE_UID}", f"--regid={BUILD_GID}", "--clear-groups"]
         result = subprocess.run(
             [*limit, *user, "/usr/bin/python3", "-I", "-S", "-c", code],
             capture_output=True,
