@@ -82,7 +82,7 @@ class Context:
     state share one object, however many patterns there are. Treated as
     immutable; a context belongs to the ``Decider`` that made it."""
 
-    __slots__ = ("_parts", "_plain_child", "active", "beneath", "selected", "tables")
+    __slots__ = ("_interned", "_parts", "_plain_child", "active", "beneath", "selected", "tables")
 
     def __init__(
         self, selected: bool, tables: tuple[_Table, ...] = (), beneath: Decision | None = None
@@ -95,6 +95,7 @@ class Context:
         self.active = bool(tables)
         self._plain_child: Context | None = None  # the child no name advanced
         self._parts: tuple[Part, ...] = ()  # the tables still to rebuild (unpickled)
+        self._interned: Context | None = None  # (unpickled) the Decider's equal context
 
     def __repr__(self) -> str:
         return f"Context(selected={self.selected}, tables={len(self.tables)})"
@@ -411,6 +412,14 @@ class Decider:
         context.tables = tuple(tables)
         return context.tables
 
+    def _interned(self, context: Context) -> Context:
+        """The interned context equal to one that came through a pipe, so that the
+        jobs of a worker process share outcomes as the directories of one do."""
+        found = context._interned
+        if found is None:
+            found = context._interned = self._context(context.tables or self._restore(context))
+        return found
+
     def _matched(self, parent: Context, name: bytes, out: list[int]) -> tuple[_Table, ...]:
         tables = parent.tables or self._restore(parent)
         for table in tables:
@@ -431,6 +440,8 @@ class Decider:
             return beneath, (parent if is_dir else None)
         if not parent.active:
             return NO_MATCH, (UNREACHABLE if is_dir else None)
+        if parent._parts:  # came through a pipe: its equal here shares the memo
+            parent = self._interned(parent)
         key = (parent, name, is_dir)
         outcome = self._memo.get(key)
         if outcome is None:
