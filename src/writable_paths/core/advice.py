@@ -223,8 +223,8 @@ def _histogram(text: str) -> dict[str, int]:
 def _apart(a: dict[str, int], b: dict[str, int]) -> int:
     """How many characters two histograms differ by. Each edit of ``_distance``
     changes this by at most two (a swap by none), so distance >= apart / 2."""
-    total = sum(abs(n - b.get(char, 0)) for char, n in a.items())
-    return total + sum(n for char, n in b.items() if char not in a)
+    common = sum(min(n, b.get(char, 0)) for char, n in a.items())
+    return sum(a.values()) + sum(b.values()) - 2 * common
 
 
 class _Siblings:
