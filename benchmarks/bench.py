@@ -462,6 +462,11 @@ def report_scale(bench: Bench) -> None:
     for name, master, patterns, entries in (
         ("1,000 mixed patterns", small, scale.mixed_patterns(1_000), 100_000),
         ("10,000 mixed patterns", small, scale.mixed_patterns(10_000), 100_000),
+        ("8,100 '**/[!a]*[!b]*/**/x'", small, scale.literal_free_everywhere(), 100_000),
+        ("10,000 '*[!a]*[!b]*/q'", small, scale.classes_everywhere(), 100_000),
+        ("270 lines of 3,000-4,000 wildcard bytes", small, scale.long_wildcards(), 100_000),
+        ("'*.rb': every file a selection root", small, "*.rb\n", 100_000),
+        ("10,000 directories to create", small, scale.many_created(10_000), 100_000),
         ("200,000 files, 2 hard links each (pnpm)", linked, "node_modules/\n", 400_000),
     ):
         _scale_row(bench, sampler, name, master, patterns, entries)
@@ -486,6 +491,8 @@ def _scale_row(
         elapsed, run_pss, run_rss = sampler.run(command, master, env)
         times.append(elapsed)
         pss, rss = max(pss, run_pss), max(rss, run_rss)
+        for made in master.glob(f"{scale.CREATED_PREFIX}*"):
+            shutil.rmtree(made)  # what many_created made: the next run creates them again
     entries_label = f"{entries / 1000:.0f}k" if entries < 1_000_000 else f"{entries / 1e6:.0f}M"
     print(
         f"{name:<44} {entries_label:>9} {median(times):7.2f}s {pss / 1024:6.1f} MiB "

@@ -48,6 +48,41 @@ def mixed_patterns(count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def literal_free_everywhere() -> str:
+    """8,100 patterns whose first segment has no literal byte and matches nearly
+    every name, after a ``**`` and before another: the index can only try them one
+    by one, at every depth (over 60 s on 100,000 entries before the outcome memo)."""
+    return "".join(
+        f"**/[!{chr(0x21 + i % 90)}]*[!{chr(0x21 + i // 90)}]*/**/x\n" for i in range(8100)
+    )
+
+
+def classes_everywhere() -> str:
+    """10,000 unanchored ``*[!a]*[!b]*/q``: each matches every name, and each held
+    its own copies of its 254-byte classes (198 MiB before they were shared)."""
+    return "".join(
+        f"*[!{chr(0x21 + a)}]*[!{chr(0x21 + b)}]*/q\n" for a in range(100) for b in range(100)
+    )
+
+
+def long_wildcards() -> str:
+    """Lines near the 4,096-byte limit: 120 of ``*a*a*a...*[b]`` (the glob
+    backtracking case) and 150 of ``*?*?*...`` with 1,500 ``?``, which no name
+    is long enough to match (27 s before the length bounds)."""
+    stars = ["*a" * 2000 + f"*[{chr(98 + i % 20)}]" for i in range(120)]
+    marks = ["*" + "?*" * 1500 + f"[!{chr(0x21 + i % 90)}]" for i in range(150)]
+    return "\n".join(stars + marks) + "\n"
+
+
+def many_created(count: int) -> str:
+    """``count`` anchored literal directories that do not exist: the build creates
+    each (and checks it against its siblings' names for a near miss)."""
+    return "".join(f"/{CREATED_PREFIX}{i}/\n" for i in range(count))
+
+
+CREATED_PREFIX = "made"  # the names many_created makes, removed after each run
+
+
 def make_linked_tree(root: Path, files: int) -> None:
     """A pnpm-style app with the store inside it: ``files`` regular files under
     ``.pnpm-store/``, each linked once more under ``node_modules/.pnpm/``, so

@@ -209,22 +209,77 @@ def _distance(a: str, b: str) -> int:
 def _close(a: str, b: str) -> bool:
     limit = 1 if len(a) <= 4 else 2
     if min(len(a), len(b)) < 3 or abs(len(a) - len(b)) > limit:
-        return False  # (and keeps a large directory cheap)
+        return False
     return _distance(a, b) <= limit
 
 
-def _near(name: bytes, siblings: Iterable[bytes]) -> tuple[str, bytes] | None:
-    """How ``name`` misses one of ``siblings``: the closest kind of miss, and which."""
+def _histogram(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for char in text:
+        counts[char] = counts.get(char, 0) + 1
+    return counts
+
+
+def _apart(a: dict[str, int], b: dict[str, int]) -> int:
+    """How many characters two histograms differ by. Each edit of ``_distance``
+    changes this by at most two (a swap by none), so distance >= apart / 2."""
+    common = sum(min(n, b.get(char, 0)) for char, n in a.items())
+    return sum(a.values()) + sum(b.values()) - 2 * common
+
+
+class _Siblings:
+    """The names of one directory, indexed for ``_near``: by normal form, by
+    case fold and by length, so that a name to create is compared only with
+    the siblings that can be a near miss of it, not with the whole directory."""
+
+    __slots__ = ("by_fold", "by_length", "by_nfc", "histograms")
+
+    def __init__(self, names: Iterable[bytes]) -> None:
+        self.by_nfc: dict[str, list[tuple[str, bytes]]] = {}
+        self.by_fold: dict[str, list[tuple[str, bytes, str]]] = {}
+        self.by_length: dict[int, list[tuple[str, bytes, str]]] = {}
+        self.histograms: dict[str, dict[str, int]] = {}
+        for sibling in names:
+            other = sibling.decode("utf-8", "surrogateescape")
+            normal = unicodedata.normalize("NFC", other)
+            self.by_nfc.setdefault(normal, []).append((other, sibling))
+            self.by_fold.setdefault(other.casefold(), []).append((other, sibling, normal))
+            self.by_length.setdefault(len(other), []).append((other, sibling, normal))
+
+    def histogram(self, other: str) -> dict[str, int]:
+        found = self.histograms.get(other)
+        if found is None:
+            found = self.histograms[other] = _histogram(other)
+        return found
+
+
+def _near(name: bytes, siblings: _Siblings) -> tuple[str, bytes] | None:
+    """How ``name`` misses one of ``siblings``: the closest kind of miss, and which.
+    The same name differently normalized, or differing in case only, or else
+    (for names of 3 characters or more) a typo: at most one edit away for a
+    name of up to 4 characters, two for a longer one."""
     text = name.decode("utf-8", "surrogateescape")
-    ranked = []
-    for sibling in siblings:
-        other = sibling.decode("utf-8", "surrogateescape")
-        if unicodedata.normalize("NFC", text) == unicodedata.normalize("NFC", other):
-            ranked.append((0, other, NORMALIZATION, sibling))
-        elif text.casefold() == other.casefold():
+    normal, fold = unicodedata.normalize("NFC", text), text.casefold()
+    ranked = [
+        (0, other, NORMALIZATION, sibling) for other, sibling in siblings.by_nfc.get(normal, ())
+    ]
+    for other, sibling, other_normal in siblings.by_fold.get(fold, ()):
+        if other_normal != normal:
             ranked.append((1, other, CASE, sibling))
-        elif _close(text, other):
-            ranked.append((1 + _distance(text, other), other, TYPO, sibling))
+    limit = 1 if len(text) <= 4 else 2
+    histogram: dict[str, int] | None = None
+    if len(text) >= 3:
+        for length in range(max(3, len(text) - limit), len(text) + limit + 1):
+            for other, sibling, other_normal in siblings.by_length.get(length, ()):
+                if other_normal == normal or other.casefold() == fold:
+                    continue  # ranked above
+                if histogram is None:
+                    histogram = _histogram(text)
+                if _apart(histogram, siblings.histogram(other)) > 2 * limit:
+                    continue  # (cheap, and keeps a large directory cheap)
+                distance = _distance(text, other)
+                if distance <= limit:
+                    ranked.append((1 + distance, other, TYPO, sibling))
     if not ranked:
         return None
     _, _, kind, sibling = min(ranked)
@@ -235,15 +290,20 @@ def near_misses(patterns: PatternSet, listings: Listings) -> list[Finding]:
     """Directories the build would create beside an existing sibling of nearly the
     same name ('tmp/pdis/' beside 'tmp/pids', 'Log/' beside 'log', NFD 'café')."""
     found = []
+    indexed: dict[Path, _Siblings] = {}
     for pattern in patterns.patterns:
         creates = pattern.creates
         if creates is None:
             continue
         for depth, name in enumerate(creates):
-            siblings = listings.get(creates[:depth])
+            parent = creates[:depth]
+            siblings = listings.get(parent)
             if siblings is None or name in siblings:
                 continue  # the parent is created too, or this name exists
-            miss = _near(name, siblings)
+            index = indexed.get(parent)
+            if index is None:
+                index = indexed[parent] = _Siblings(siblings)
+            miss = _near(name, index)
             if miss is not None:
                 fixed = (*creates[:depth], miss[1], *creates[depth + 1 :])
                 anchored = pattern.source.text.strip().startswith("/")

@@ -82,7 +82,7 @@ class Context:
     state share one object, however many patterns there are. Treated as
     immutable; a context belongs to the ``Decider`` that made it."""
 
-    __slots__ = ("_parts", "_plain_child", "active", "beneath", "selected", "tables")
+    __slots__ = ("_interned", "_parts", "_plain_child", "active", "beneath", "selected", "tables")
 
     def __init__(
         self, selected: bool, tables: tuple[_Table, ...] = (), beneath: Decision | None = None
@@ -95,6 +95,7 @@ class Context:
         self.active = bool(tables)
         self._plain_child: Context | None = None  # the child no name advanced
         self._parts: tuple[Part, ...] = ()  # the tables still to rebuild (unpickled)
+        self._interned: Context | None = None  # (unpickled) the Decider's equal context
 
     def __repr__(self) -> str:
         return f"Context(selected={self.selected}, tables={len(self.tables)})"
@@ -122,6 +123,9 @@ _FINAL = -1  # the state after a pattern's last element: "matched"
 _ROOT_TABLE = "root"  # the name of the root's persistent table in pickles
 _MAX_CACHED = 4096  # tables and contexts kept for sharing; beyond, sharing starts afresh
 _INNER = 3  # bytes of a literal run used as an index key
+# Outcomes of (context, name, kind) kept: beyond, the memo starts afresh. About
+# 200 bytes each; sibling directories share contexts, so names repeat under them.
+_MAX_MEMO = 16384
 
 
 class _Table:
@@ -134,7 +138,8 @@ class _Table:
     way git narrows its candidates: wildcard-free segments by the whole name,
     others by a literal prefix or suffix, else by a literal run inside, so
     that a name is matched only against segments that can match it. Segments
-    without a literal byte (``*``, ``?*``, ``[0-9]*``) are tried one by one.
+    without a literal byte (``*``, ``?*``, ``[0-9]*``) are tried one by one,
+    shortest first, and only those whose length bounds admit the name's.
     """
 
     __slots__ = (
@@ -196,6 +201,8 @@ class _Table:
                 self.inner.setdefault(run[:_INNER], []).append(group)
             else:
                 self.scan.append(group)
+        # Shortest first: a name is tried only against segments not longer than it.
+        self.scan.sort(key=lambda group: group[0].min_length)
         self.prefix_lengths = sorted({len(k) for k in self.prefix})
         self.suffix_lengths = sorted({len(k) for k in self.suffix})
         self.inner_lengths = sorted({len(k) for k in self.inner})
@@ -231,7 +238,9 @@ class _Table:
                         if segment.match(name):
                             out.extend(states)
         for segment, states in self.scan:
-            if segment.match(name):
+            if segment.min_length > size:
+                break
+            if size <= segment.max_length and segment.match(name):
                 out.extend(states)
 
 
@@ -345,6 +354,7 @@ class Decider:
         self._tables: dict[tuple[frozenset[int], bool], _Table] = {}
         self._contexts: dict[tuple[_Table, ...], Context] = {}
         self._root_table: _Table | None = None
+        self._memo: dict[tuple[Context, bytes, bool], tuple[int, Context | None]] = {}
         tables = self._tables_for(
             [s for start in plan.starts for s in plan.closure[start]], [], named=True
         )
@@ -402,6 +412,14 @@ class Decider:
         context.tables = tuple(tables)
         return context.tables
 
+    def _interned(self, context: Context) -> Context:
+        """The interned context equal to one that came through a pipe, so that the
+        jobs of a worker process share outcomes as the directories of one do."""
+        found = context._interned
+        if found is None:
+            found = context._interned = self._context(context.tables or self._restore(context))
+        return found
+
     def _matched(self, parent: Context, name: bytes, out: list[int]) -> tuple[_Table, ...]:
         tables = parent.tables or self._restore(parent)
         for table in tables:
@@ -422,6 +440,31 @@ class Decider:
             return beneath, (parent if is_dir else None)
         if not parent.active:
             return NO_MATCH, (UNREACHABLE if is_dir else None)
+        if parent._parts:  # came through a pipe: its equal here shares the memo
+            parent = self._interned(parent)
+        key = (parent, name, is_dir)
+        outcome = self._memo.get(key)
+        if outcome is None:
+            if len(self._memo) >= _MAX_MEMO:
+                self._memo.clear()
+            outcome = self._memo[key] = self._outcome(parent, name, is_dir)
+        best, child = outcome
+        decision = NO_MATCH if best < 0 else self._decisions[best]
+        if decision.selected:  # a selection root: its own decision, knowing its path
+            source = decision.reason
+            assert isinstance(source, Source)
+            selection = Selection(at.path if at is not None else "", source)
+            decision = Decision(True, source, best, True, selection)
+            if is_dir:
+                return decision, selected_context(selection)
+        return decision, child
+
+    def _outcome(self, parent: Context, name: bytes, is_dir: bool) -> tuple[int, Context | None]:
+        """The deciding pattern's index (-1: none) and, for a directory that it
+        does not select, the context to enter it with. A function of its
+        arguments only: ``decide`` keeps it, since names repeat under shared
+        contexts (every ``node_modules`` package has its ``package.json``) and a
+        pattern set can make one outcome cost thousands of matches."""
         matched: list[int] = []
         tables = self._matched(parent, name, matched)
         best = -1
@@ -440,25 +483,17 @@ class Decider:
                     best = finals[state]
             elif is_dir:
                 advanced.append(after)
-        decision = NO_MATCH if best < 0 else self._decisions[best]
-        if decision.selected:  # a selection root: its own decision, knowing its path
-            source = decision.reason
-            assert isinstance(source, Source)
-            selection = Selection(at.path if at is not None else "", source)
-            decision = Decision(True, source, best, True, selection)
-            if is_dir:
-                return decision, selected_context(selection)
-        if not is_dir:
-            return decision, None
+        if not is_dir or (best >= 0 and self._decisions[best].selected):
+            return best, None
         persistent = [t for t in tables if t.persistent]
         if advanced:
             closure = plan.closure
             states = [s for state in advanced for s in closure[state]]
-            return decision, self._context(self._tables_for(states, persistent))
+            return best, self._context(self._tables_for(states, persistent))
         child = parent._plain_child
         if child is None:
             child = parent._plain_child = self._context(tuple(persistent))
-        return decision, child
+        return best, child
 
     def reaching_through(self, parent: Context, name: bytes) -> list[Pattern]:
         """Patterns that name something at or beneath ``name`` through a real
