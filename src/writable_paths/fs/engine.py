@@ -315,7 +315,7 @@ class Pass(Worker):
         path = "/".join(names)
         try:
             changed = self.applier.change_at(
-                self._root_fd, names, key, linked.mode, linked.gid, linked.links
+                self._root_fd, names, key, linked.mode, linked.gid, linked.links, linked.ctime
             )
         except OSError as err:
             self._failed(path, linked.decision, err)
