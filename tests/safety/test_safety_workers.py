@@ -10,6 +10,7 @@ process that run its own command line (forked, not started anew). A tree of
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from safety_sandbox import (
     needs_root,
 )
 
+PRLIMIT = shutil.which("prlimit") or "prlimit"
 ATTEMPTS = 3  # builds that may finish before a worker is seen; one is enough in practice
 
 
@@ -162,3 +164,34 @@ def test_a_worker_killed_holding_a_shared_lock_does_not_hang_the_build(lock: str
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "lost -9\n"
+
+
+@needs_root
+@pytest.mark.parametrize("limit", [16, 18, 48])
+def test_few_descriptors_with_workers_end_like_an_unlimited_build(sb: Sandbox, limit: int) -> None:
+    """With an open-files limit of 16 or 18, two workers (each starting with the
+    build's descriptors) ran out: directories were reported unreadable and files
+    unchangeable ("Too many open files"), and the build ended with exit 0 and most
+    of the app unchanged. Now the build walks alone when too few descriptors are
+    left to share (48 still starts workers), and running out is never taken for a
+    property of a path."""
+    _tree(sb)
+    before = sb.snapshot()
+    command, env = sb.command("build")
+    done = subprocess.run(
+        [PRLIMIT, f"--nofile={limit}:{limit}", "--", *command],
+        cwd=sb.app,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "Too many open files" not in output, output
+    assert ("worker processes)" in output) == (limit == 48), output
+    problems = allowed_changes(before, sb.snapshot())
+    assert not problems, "\n".join(problems[:20])
+    assert {sb.mode(f"data/d{d:03d}/f{i:03d}.txt") for d in range(200) for i in range(100)} == {
+        0o644
+    }

@@ -101,9 +101,11 @@ class Applier:
         mode: int,
         gid: int | None,
         links: int = 0,
+        ctime: int = 0,
     ) -> bool:
         """``change`` for a path found earlier, if it is still the same inode
-        (and, given ``links``, has no more links than that)."""
+        (and, given ``links``, has no more links than that; given ``ctime``,
+        still has that ``st_ctime_ns``: no link added, removed or moved since)."""
         fd = open_beneath(root_fd, names[:-1])
         try:
             st = os.stat(names[-1], dir_fd=fd, follow_symlinks=False)
@@ -111,6 +113,8 @@ class Applier:
                 raise OSError(errno.ESTALE, _STALE)
             if links and st.st_nlink > links:
                 raise OSError(errno.ESTALE, "linked again while the build ran")
+            if ctime and st.st_ctime_ns != ctime:
+                raise OSError(errno.ESTALE, "its links changed while the build ran")
             return self.change(fd, names[-1], st, mode, gid)
         finally:
             os.close(fd)

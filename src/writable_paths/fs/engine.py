@@ -11,6 +11,7 @@ person must hear of is collected as findings (``core.findings``), never as text.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -24,7 +25,7 @@ from .listing import listings
 from .mounts import mount_points
 from .parallel import START_AFTER, Pool, Worker, open_job
 from .reach import Reach, reach_roots, run_identity
-from .walk import Walk
+from .walk import OutOfDescriptors, Walk
 
 TYPE_CHECKING = False  # no typing or dataclasses at run time: see decide
 if TYPE_CHECKING:
@@ -315,7 +316,7 @@ class Pass(Worker):
         path = "/".join(names)
         try:
             changed = self.applier.change_at(
-                self._root_fd, names, key, linked.mode, linked.gid, linked.links
+                self._root_fd, names, key, linked.mode, linked.gid, linked.links, linked.ctime
             )
         except OSError as err:
             self._failed(path, linked.decision, err)
@@ -337,6 +338,7 @@ class Pass(Worker):
 
     def _failed(self, path: str, decision: Decision, err: OSError) -> None:
         cause = err.strerror or str(err)
+        _out_of_descriptors(path, err)
         if decision.selected:
             self.summary.failures.append(Finding(F.UNCHANGEABLE, path, cause=cause))
         else:
@@ -356,6 +358,7 @@ class Pass(Worker):
             self.summary.findings.add(Finding(F.SYMLINK, entry.path, sources[0], detail=target))
 
     def _unreadable(self, path: str, err: OSError) -> None:
+        _out_of_descriptors(path, err)
         self.summary.findings.add(Finding(F.UNREADABLE, path, cause=err.strerror or str(err)))
 
     def _settle_root(self, root_fd: int) -> None:
@@ -440,3 +443,11 @@ class Pass(Worker):
 
 def _source(decision: Decision) -> Source | None:
     return decision.selection.source if decision.selection is not None else None
+
+
+def _out_of_descriptors(path: str, err: OSError) -> None:
+    """Out of file descriptors is no property of ``path``: it ends the pass with
+    a message (a warning that the path is unreadable or unchangeable would let a
+    build end with exit 0 and most of the app unchanged, as workers did)."""
+    if err.errno in (errno.EMFILE, errno.ENFILE):
+        raise OutOfDescriptors(path or ".", err.strerror or str(err))

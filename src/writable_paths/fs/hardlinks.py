@@ -7,6 +7,16 @@ it saw each link; the file is settled once every directory was walked, and
 only if every recorded link is still there and still that file (a link moved
 during the walk would otherwise be counted twice).
 
+A link is a directory and a name: two places count as two links only if they
+are in two different directories (by device and inode, whatever they are
+called by now), so a directory renamed while the build runs, seen by the walk
+under two names, is one link, not two. And the links of a file cannot change
+without changing its ``st_ctime`` (link, unlink and rename all set it), so the
+places are counted only while it stays what it was before the first look, older
+than that look, and the file is changed only if it still has that ``st_ctime``:
+a link moved from one directory to another between the looks, or afterwards,
+leaves the file alone.
+
 An app can hold hundreds of thousands of links (pnpm's store), so a sighting is
 a few machine integers in arrays, not an object: the inode, the link's
 directory (one tuple per directory, shared by its links), its name (bytes in
@@ -19,6 +29,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from array import array
 
 from ..core.policy import link_wins, linked_outside
@@ -38,6 +49,11 @@ if TYPE_CHECKING:
 
 _PER_BUCKET = 2048  # sightings grouped at a time while settling, on average
 _CHANGE, _FINDING = 1, 2  # what settling found for a file (at its first sighting)
+# The clock the kernel stamps st_ctime with (Linux's CLOCK_REALTIME_COARSE; the
+# time module does not name it): a file changed after a reading of it has a
+# st_ctime no older than that reading.
+_CTIME_CLOCK = 5
+_RECOUNTS = 3  # counts of a file changed just now before it is taken for linked outside
 # What a worker sends the build's process (the rest are lookups while adding).
 _ARRAYS = ("_dev", "_ino", "_shape", "_dir", "_name")
 _SENT = (*_ARRAYS, "_shapes", "_dirs", "_names")
@@ -46,10 +62,11 @@ _SENT = (*_ARRAYS, "_shapes", "_dirs", "_names")
 class Linked:
     """One hard-linked file as settled: where it is, and the mode it gets."""
 
-    __slots__ = ("decision", "gid", "links", "mode", "names", "old_gid", "old_mode")
+    __slots__ = ("ctime", "decision", "gid", "links", "mode", "names", "old_gid", "old_mode")
 
-    def __init__(self, names: tuple[str, ...], shape: Shape, winner: Shape) -> None:
+    def __init__(self, names: tuple[str, ...], shape: Shape, winner: Shape, ctime: int = 0) -> None:
         self.names = names  # its first link by name, whichever process saw it
+        self.ctime = ctime  # its st_ctime_ns while its links were counted
         self.links, self.old_mode, self.old_gid = shape[0], shape[1], shape[2]
         self.mode = winner[3]
         self.gid = None if winner[4] < 0 else winner[4]
@@ -189,6 +206,7 @@ class HardLinks:
         winner = array("I", bytes(4 * count))  # the sighting whose decision won
         target = array("I", bytes(4 * count))  # the sighting of the first link by name
         inside = array("I", bytes(4 * count))  # links still found where seen
+        ctime = array("q", bytes(8 * count))  # the file's st_ctime_ns as they were counted
         with _Directories(root_fd) as directories:
             for group in self._groups():
                 first = group[0]
@@ -201,10 +219,10 @@ class HardLinks:
                     by_place.setdefault(self._place(i), i)
                 places = sorted(by_place)
                 key = (self._dev[first], self._ino[first])
-                seen = sum(1 for place in places if directories.still(place, key))
+                seen, ctime[first] = directories.count(places, key)
                 links = self._shapes[self._shape[first]][0]
                 winner[first], target[first], inside[first] = best, by_place[places[0]], seen
-                outside = linked_outside(links, seen) or seen < len(places)
+                outside = linked_outside(links, seen) or seen < len(places) or not ctime[first]
                 verdict[first] = _FINDING if outside else _CHANGE
         for first in range(count):
             if not verdict[first]:
@@ -213,6 +231,7 @@ class HardLinks:
                 self._place(target[first]),
                 self._shapes[self._shape[first]],
                 self._shapes[self._shape[winner[first]]],
+                ctime[first],
             )
             if verdict[first] == _CHANGE:
                 change(linked.names, (self._dev[first], self._ino[first]), linked)
@@ -287,21 +306,49 @@ class _Directories:
             os.close(fd)
         self._open.clear()
 
-    def still(self, place: tuple[str, ...], key: Key) -> bool:
-        """Whether ``place`` still names the file ``key``."""
+    def count(self, places: list[tuple[str, ...]], key: Key) -> tuple[int, int]:
+        """How many different links of the file ``key`` the ``places`` still
+        are, and the file's ``st_ctime_ns`` while they were looked up: 0 when it
+        changed meanwhile (then the count proves nothing). A file changed
+        within the clock's current tick is counted again once the tick is over:
+        a change in the same tick could leave its st_ctime as it was."""
+        for _ in range(_RECOUNTS):
+            start = time.clock_gettime_ns(_CTIME_CLOCK)
+            links = set()
+            ctimes = set()
+            for place in places:
+                found = self._still(place, key)
+                if found is not None:
+                    links.add((found[0], place[-1]))
+                    ctimes.add(found[1])
+            ctime = ctimes.pop() if len(ctimes) == 1 else 0
+            if ctime <= 0 or ctime < start:
+                return len(links), ctime
+            for _ in range(20):  # a tick is at most 10 ms; a clock set back ends it too
+                if time.clock_gettime_ns(_CTIME_CLOCK) > ctime:
+                    break
+                time.sleep(0.001)
+        return len(links), 0
+
+    def _still(self, place: tuple[str, ...], key: Key) -> tuple[Key, int] | None:
+        """If ``place`` still names the file ``key``: its directory's
+        ``(st_dev, st_ino)`` and the file's ``st_ctime_ns``."""
         parent = place[:-1]
         fd = self._open.pop(parent, -1)
         if fd < 0:
             try:
                 fd = open_beneath(self._root_fd, parent)
             except OSError:
-                return False
+                return None
             if len(self._open) >= self._KEEP:
                 oldest = next(iter(self._open))
                 os.close(self._open.pop(oldest))
         self._open[parent] = fd  # the newest last
         try:
             st = os.stat(place[-1], dir_fd=fd, follow_symlinks=False)
+            directory = os.fstat(fd)
         except OSError:
-            return False
-        return (st.st_dev, st.st_ino) == key and stat.S_ISREG(st.st_mode)
+            return None
+        if (st.st_dev, st.st_ino) != key or not stat.S_ISREG(st.st_mode):
+            return None
+        return (directory.st_dev, directory.st_ino), st.st_ctime_ns

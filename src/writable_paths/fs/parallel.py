@@ -26,7 +26,7 @@ import os
 import sys
 
 from .beneath import open_checked
-from .walk import Entry, OutOfDescriptors, Sharing, TreeChanged
+from .walk import Entry, OutOfDescriptors, Sharing, TreeChanged, descriptor_budget
 
 TYPE_CHECKING = False  # imported by every build: multiprocessing only once workers start
 if TYPE_CHECKING:
@@ -47,7 +47,27 @@ MAX_WORKERS = 8
 # (killed) can never block the build, which notices them at the end.
 QUEUED_PER_WORKER = 16
 START_AFTER = 64  # directories entered before workers start (about 1,300 entries here)
+# Directories the walk could keep open below which the build walks alone: each
+# worker starts with the build's descriptors and needs as many of its own (with
+# an open-files limit of 16 or 18, two workers ran out and skipped directories).
+WORKERS_NEED = 32
 _POLL_SECONDS = 0.5  # how often a waiting worker checks that the build still runs
+_PR_SET_DUMPABLE = 4  # prctl(2)
+
+
+def _undumpable() -> None:
+    """Keep other processes of the build user out of this one and the workers it
+    forks: while a process is dumpable, any process of its user can open its
+    pipes and shared memory through ``/proc/<pid>/fd`` and write into them (a
+    neighbour's garbage there ended builds with a worker "died" message). Not
+    dumpable, its ``/proc`` entries are root's; the process itself still uses
+    its own ``/proc/self/fd``."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (ImportError, OSError, AttributeError):
+        pass  # no ctypes or no prctl: the pipes stay as reachable as any file of the user
 
 
 def worker_count() -> int:
@@ -214,6 +234,9 @@ class Pool(Sharing):
         return True
 
     def _start(self) -> None:
+        if descriptor_budget() < WORKERS_NEED:
+            return  # too few descriptors to share: the build walks alone
+        _undumpable()  # before the first pipe exists
         try:
             channel = Channel(self._workers)
         except (OSError, ImportError):  # no /dev/shm for its lock, no ctypes: walk alone
