@@ -78,6 +78,15 @@ OTHER_GID = 4242  # a second group the build user may be a member of
 BP_LAYERS = "layers/community-buildpacks_writable-paths"
 OTHER_LAYER = "layers/other-bp"
 TIMEOUT = 60  # a hang guard, not a timing assertion
+# The start of an attacker script (run with ``-c`` as the build user): renameat2
+# through ctypes, to move or exchange names (RENAME_EXCHANGE) without a symlink.
+RENAMEAT2 = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+renameat2 = libc.renameat2
+renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+RENAME_EXCHANGE = 2
+"""
 SETPRIV = shutil.which("setpriv") or "setpriv"
 PYTHON_DIR = str(Path(sys.executable).resolve().parent)
 PATH = f"{PYTHON_DIR}:/usr/bin:/bin"  # as tests/test_contract.py
@@ -408,6 +417,14 @@ class Sandbox:
         env = phase_env(phase, dirs, path=PATH, home=self.root)
         user = User(BUILD_UID, BUILD_GID, tuple(groups)) if os.geteuid() == 0 else None
         return phase_command(phase, dirs, user, SETPRIV), env
+
+    def run_bare(self, phase: str) -> subprocess.CompletedProcess[str]:
+        """``bin/<phase>`` as the lifecycle runs it, without ``run``'s snapshots
+        (which would race with a test's attacker)."""
+        command, env = self.command(phase)
+        return subprocess.run(
+            command, cwd=self.app, env=env, capture_output=True, text=True, timeout=TIMEOUT
+        )
 
     def run(
         self,

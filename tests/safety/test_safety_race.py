@@ -37,6 +37,7 @@ import pytest
 from safety_sandbox import (
     BUILD_GID,
     BUILD_UID,
+    RENAMEAT2,
     SETPRIV,
     TIMEOUT,
     Sandbox,
@@ -58,12 +59,9 @@ BUILDS = 10  # bounded; the code before the descriptor checks leaked in the firs
 # (``exchange``: swaps each with the same name in <to dir>, one renameat2 each),
 # until <stop> exists; then every name is back where it was. It says "ready"
 # once it has moved them, and at the end how many rounds it made.
-ATTACKER = r"""
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-renameat2 = libc.renameat2
-renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-RENAME_EXCHANGE = 2
+ATTACKER = (
+    RENAMEAT2
+    + r"""
 how, from_dir, to_dir, stop = sys.argv[1:]
 flags = RENAME_EXCHANGE if how == "exchange" else 0
 names = sorted(os.fsencode(n) for n in os.listdir(from_dir))
@@ -85,6 +83,7 @@ while not os.path.exists(stop):
     rounds += 1
 print(rounds)
 """
+)
 
 # Patterns that match nothing but must each be tried on every name widen the gap
 # between an entry's lstat and its change (the decision takes longer), so that a
@@ -160,15 +159,6 @@ def _start_attacker(
     return attacker, stop
 
 
-def _build(box: Sandbox) -> subprocess.CompletedProcess[str]:
-    """bin/build as the lifecycle runs it (``Sandbox.run`` without its snapshots,
-    which would race with the attacker)."""
-    command, env = box.command("build")
-    return subprocess.run(
-        command, cwd=box.app, env=env, capture_output=True, text=True, timeout=TIMEOUT
-    )
-
-
 def _builds_under_attack(
     box: Sandbox,
     how: str,
@@ -197,7 +187,7 @@ def _builds_under_attack(
     try:
         for build in range(1, builds + 1):
             box.env("BP_WRITABLE_PATHS", WIDENING + patterns if build % 2 else off)
-            result = _build(box)
+            result = box.run_bare("build")
             output = result.stdout + result.stderr
             assert "Traceback" not in output, output
             assert result.returncode in (0, 1), output

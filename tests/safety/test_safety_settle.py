@@ -29,6 +29,7 @@ import pytest
 from safety_sandbox import (
     BUILD_GID,
     BUILD_UID,
+    RENAMEAT2,
     SETPRIV,
     TIMEOUT,
     Sandbox,
@@ -45,12 +46,9 @@ BUILDS = 40  # bounded (the code before this check changed files within 40 build
 # Exchanges <dir>/<a> and <dir>/<b> until <stop> exists, then leaves them as
 # they were. Says "ready" once it has exchanged them, and at the end how many
 # times it did.
-EXCHANGER = r"""
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-renameat2 = libc.renameat2
-renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-RENAME_EXCHANGE = 2
+EXCHANGER = (
+    RENAMEAT2
+    + r"""
 stop, *wheres = sys.argv[1:]
 fds = [os.open(where, os.O_RDONLY | os.O_DIRECTORY) for where in wheres]
 
@@ -68,13 +66,7 @@ while not os.path.exists(stop):
     rounds += 1
 print(rounds)
 """
-
-
-def _build(box: Sandbox) -> subprocess.CompletedProcess[str]:
-    command, env = box.command("build")
-    return subprocess.run(
-        command, cwd=box.app, env=env, capture_output=True, text=True, timeout=TIMEOUT
-    )
+)
 
 
 def _modes(paths: list[Path]) -> dict[Path, int]:
@@ -114,7 +106,7 @@ def test_a_directory_renamed_during_builds_never_makes_one_link_count_twice(
     try:
         for build in range(1, BUILDS + 1):
             sb.env("BP_WRITABLE_PATHS", "*.so\n" if build % 2 else off)
-            result = _build(sb)
+            result = sb.run_bare("build")
             output = result.stdout + result.stderr
             assert "Traceback" not in output, output
             assert result.returncode in (0, 1), output
